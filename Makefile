@@ -1,0 +1,55 @@
+# pushgate - the two commands a new user needs: `make run` and `make test`.
+# Each sets up what it needs from scratch: a virtualenv on the Lambda runtime's Python (3.13),
+# dependencies from the lock files, and (for test) the SAM CLI in its own virtualenv.
+
+SHELL := /bin/bash
+PYTHON ?= $(shell PYENV_VERSION=3.13.0 pyenv which python 2>/dev/null || command -v python3.13 || command -v python3)
+VENV := .venv
+SAM_VENV := .venv-sam
+SAM_VERSION := 1.170.0
+UV_VERSION := 0.13.9
+export SAM_CLI_TELEMETRY := 0
+export AWS_DEFAULT_REGION ?= us-east-1
+
+.PHONY: setup run test unit lint-template build check-build clean
+
+$(VENV)/.installed: requirements/dev.lock pyproject.toml
+	@$(PYTHON) -c 'import sys; v=sys.version_info[:2]; print(f"Python {v[0]}.{v[1]} from $(PYTHON)"); sys.exit(0 if v==(3,13) else print("warning: the Lambda runtime is Python 3.13") or 0)'
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(VENV)/bin/uv pip sync --quiet --python $(VENV)/bin/python requirements/dev.lock
+	$(VENV)/bin/uv pip install --quiet --python $(VENV)/bin/python --no-deps --no-build-isolation -e .
+	touch $@
+
+$(SAM_VENV)/.installed:
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(SAM_VENV)/bin/uv pip install --quiet --python $(SAM_VENV)/bin/python aws-sam-cli==$(SAM_VERSION)
+	touch $@
+
+setup: $(VENV)/.installed
+
+## make run: the local stack of CONTRACT §8 (HTTP API on :3000, WebSocket on :3001)
+run: setup
+	$(VENV)/bin/python -m pushgate_local
+
+## make test: template checks, the whole test suite, then sam build and the built-artifact import check
+test: setup lint-template
+	$(VENV)/bin/python -m pytest -n 2
+	$(MAKE) check-build
+
+unit: setup
+	$(VENV)/bin/python -m pytest tests/unit
+
+lint-template: setup $(SAM_VENV)/.installed
+	$(VENV)/bin/cfn-lint template.yaml
+	$(SAM_VENV)/bin/sam validate --lint
+
+build: $(SAM_VENV)/.installed
+	$(SAM_VENV)/bin/sam build --cached
+
+check-build: build setup
+	$(VENV)/bin/python scripts/check_built_artifact.py
+
+clean:
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam

@@ -1,0 +1,21 @@
+"""GET|POST /{account_id}/push_unsubscribe (CONTRACT §2): soft-delete the caller's subscription."""
+
+from pushgate.http.envelopes import account_unsubscribe_errors
+from pushgate.http.request import merged_params
+from pushgate.http.resolver import http_entry, http_resolver
+from pushgate.services.subscriptions import check_unsubscribe_endpoint
+from pushgate.wiring import services
+
+app = http_resolver(account_unsubscribe_errors)
+pushgate = services()
+
+
+@app.route("/<account_id>/push_unsubscribe", method=["GET", "POST"])
+def push_unsubscribe(account_id: str) -> dict:
+    params = merged_params(app.current_event.raw_event)
+    caller = pushgate.authenticator.account_caller(account_id, params.get("session_id"))
+    pushgate.subscriptions.unsubscribe_web(caller, check_unsubscribe_endpoint(params.get("endpoint")))
+    return {"data": {"operation_status": "SUCCESS"}}
+
+
+lambda_handler = http_entry(app)

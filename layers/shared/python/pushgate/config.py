@@ -1,0 +1,41 @@
+"""Deployment settings, read once from the environment so a missing variable fails at init."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _host_list(value: str | None) -> tuple[str, ...]:
+    return tuple(part.strip().lower() for part in (value or "").split(",") if part.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    table_name: str
+    stage: str = "dev"
+    ssm_prefix: str = "/pushgate/dev"
+    extra_push_hosts: tuple[str, ...] = field(default_factory=tuple)
+    development_mode: bool = False
+
+    @classmethod
+    def from_env(cls, environ: os._Environ[str] | dict[str, str] | None = None) -> "Settings":
+        env = os.environ if environ is None else environ
+        stage = env.get("PUSHGATE_STAGE", "dev")
+        return cls(
+            table_name=env["TABLE_NAME"],
+            stage=stage,
+            ssm_prefix=env.get("PUSHGATE_SSM_PREFIX", f"/pushgate/{stage}").rstrip("/"),
+            extra_push_hosts=_host_list(env.get("PUSHGATE_EXTRA_PUSH_HOSTS")),
+            development_mode=_flag(env.get("PUSHGATE_DEVELOPMENT_MODE")),
+        )
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    return Settings.from_env()

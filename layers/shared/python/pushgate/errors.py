@@ -1,0 +1,74 @@
+"""Domain errors. Surfaces never see these directly: `pushgate.http.envelopes` maps each to the
+surface's own error shape, so a new surface adds a mapping, not new exceptions."""
+
+from __future__ import annotations
+
+
+class PushgateError(Exception):
+    """Base class of every error the core raises on purpose."""
+
+
+class Unauthenticated(PushgateError):
+    """No credential, an unknown or expired one, or one that does not verify."""
+
+
+class Forbidden(PushgateError):
+    """A valid credential that does not grant this resource (e.g. another account's path)."""
+
+
+class FieldError(PushgateError):
+    """Something wrong with one named input field; `reason` says what."""
+
+    reason = "invalid"
+
+    def __init__(self, field: str, detail: str | None = None) -> None:
+        super().__init__(f"{field}: {self.reason}" + (f" ({detail})" if detail else ""))
+        self.field = field
+        self.detail = detail
+
+
+class FieldMissing(FieldError):
+    reason = "required"
+
+
+class FieldTooLong(FieldError):
+    reason = "too_long"
+
+
+class InvalidEndpoint(FieldError):
+    reason = "invalid_endpoint"
+
+
+class InvalidP256dh(FieldError):
+    reason = "invalid_p256dh"
+
+
+class InvalidAuthSecret(FieldError):
+    reason = "invalid_auth"
+
+
+class InvalidValue(FieldError):
+    """A field with the wrong type or outside its allowed values."""
+
+
+class BodyTooLarge(PushgateError):
+    """The request body is over the 64 KiB limit of CONTRACT §6."""
+
+
+class MalformedBody(PushgateError):
+    """A body that cannot be parsed as what its Content-Type says."""
+
+
+class OwnedByAnotherUser(PushgateError):
+    """The endpoint or token is held by another user of the app, and the caller did not prove the
+    same browser (CONTRACT §6, ownership)."""
+
+
+class NotFound(PushgateError):
+    def __init__(self, what: str) -> None:
+        super().__init__(f"{what} not found")
+        self.what = what
+
+
+class ConcurrentUpdate(PushgateError):
+    """Optimistic concurrency lost too many times in a row; safe for the client to retry."""

@@ -1,0 +1,1 @@
+"""What the HTTP functions share: request parsing, resolvers, and each surface's error envelope."""

@@ -1,0 +1,95 @@
+"""Domain models. Secrets never appear in a repr: endpoints, keys and tokens are repr=False."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class SubscriptionStatus(StrEnum):
+    ACTIVE = "ACTIVE"
+    REMOVED = "REMOVED"  # the user unsubscribed (soft delete)
+    EXPIRED = "EXPIRED"  # the push service answered 404/410
+
+
+class DeviceType(StrEnum):
+    WEB = "web"
+    IOS = "ios"
+    IOS_VOIP = "ios-voip"
+    ANDROID = "android"
+    FCM = "fcm"
+
+
+class ChannelType(StrEnum):
+    WEBPUSH = "webpush"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class App(_Model):
+    app_id: str
+    name: str
+    account_id: int
+    secret_key_hash: str = Field(repr=False)
+    public_key_hash: str = Field(repr=False)
+    user_token_keys: tuple[str, ...] = Field(default=(), repr=False)
+    webpush_channel_id: str
+    created_at: int
+
+
+class Channel(_Model):
+    channel_id: str
+    app_id: str
+    type: ChannelType
+    vapid_public_key: str
+    vapid_private_key_parameter: str
+    created_at: int
+
+
+class Session(_Model):
+    app_id: str
+    user_id: str
+    account_id: int
+    expires_at: int
+
+
+class Caller(_Model):
+    """An authenticated end user of an app."""
+
+    app: App
+    user_id: str
+
+
+class WebPushKeys(_Model):
+    p256dh: str = Field(repr=False)
+    auth: str = Field(repr=False)
+
+
+class Device(_Model):
+    """One push subscription: a browser's Web Push endpoint or a native device token.
+
+    The same endpoint is the same record whichever surface registered it (CONTRACT §6)."""
+
+    app_id: str
+    token_hash: str
+    token: str = Field(repr=False)  # the endpoint URL for web, the platform token otherwise
+    type: DeviceType
+    user_id: str
+    status: SubscriptionStatus
+    subscription_id: int
+    keys: WebPushKeys | None = None
+    channel_id: str | None = None
+    device_id: str | None = None
+    created_at: int
+    updated_at: int
+    version: int = 1
+    last_success_at: int | None = None
+    last_failure_at: int | None = None
+    failure_count: int = 0
+
+    @property
+    def active(self) -> bool:
+        return self.status is SubscriptionStatus.ACTIVE

@@ -1,0 +1,216 @@
+"""The one module that speaks DynamoDB: every key, condition and update expression lives here.
+
+Writes that could race are conditional: creations use attribute_not_exists, and changes to a
+subscription are guarded by its `version` (optimistic concurrency), so two clients registering
+the same endpoint at once can never both win on stale reads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from pushgate import keys
+from pushgate.models import App, Channel, Device, Session, SubscriptionStatus
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+def _to_ddb(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: _serializer.serialize(v) for k, v in item.items() if v is not None}
+
+
+def _from_ddb(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: _deserializer.deserialize(v) for k, v in item.items()}
+
+
+def _is_condition_failure(error: ClientError) -> bool:
+    code = error.response.get("Error", {}).get("Code")
+    if code == "ConditionalCheckFailedException":
+        return True
+    if code == "TransactionCanceledException":
+        reasons = error.response.get("CancellationReasons") or []
+        return any(r.get("Code") == "ConditionalCheckFailed" for r in reasons) or not reasons
+    return False
+
+
+class ConditionFailed(Exception):
+    """A conditional write found the item in another state than the caller expected."""
+
+
+class Repository:
+    def __init__(self, client: Any, table_name: str) -> None:
+        self._client = client
+        self._table = table_name
+
+    # -- generic helpers -------------------------------------------------------------------
+
+    def _get(self, pk: str, sk: str, consistent: bool = True) -> dict[str, Any] | None:
+        response = self._client.get_item(
+            TableName=self._table, Key=_to_ddb({"PK": pk, "SK": sk}), ConsistentRead=consistent
+        )
+        item = response.get("Item")
+        return _from_ddb(item) if item else None
+
+    def _put_new(self, item: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "Put": {
+                "TableName": self._table,
+                "Item": _to_ddb(item),
+                "ConditionExpression": "attribute_not_exists(PK)",
+            }
+        }
+
+    def _transact(self, operations: list[dict[str, Any]]) -> None:
+        try:
+            self._client.transact_write_items(TransactItems=operations)
+        except ClientError as error:
+            if _is_condition_failure(error):
+                raise ConditionFailed() from error
+            raise
+
+    def _add_counter(self, pk: str, sk: str, attribute: str) -> int:
+        response = self._client.update_item(
+            TableName=self._table,
+            Key=_to_ddb({"PK": pk, "SK": sk}),
+            UpdateExpression="ADD #n :one",
+            ExpressionAttributeNames={"#n": attribute},
+            ExpressionAttributeValues=_to_ddb({":one": 1}),
+            ReturnValues="UPDATED_NEW",
+        )
+        return int(_from_ddb(response["Attributes"])[attribute])
+
+    # -- apps, keys, accounts, channels ------------------------------------------------------
+
+    def next_account_id(self) -> int:
+        return self._add_counter(keys.ACCOUNT_COUNTER_PK, "COUNTER", "value")
+
+    def create_app(self, app: App, channels: list[Channel]) -> None:
+        """App, its key lookups, its account number and its channels, all or nothing."""
+        app_item = {"PK": keys.app_pk(app.app_id), "SK": keys.APP_SK, "type": "App", **app.model_dump(mode="json")}
+        app_item["user_token_keys"] = list(app.user_token_keys)
+        lookups = [
+            {"PK": keys.api_key_pk(app.secret_key_hash), "SK": "APIKEY", "type": "ApiKey", "app_id": app.app_id, "kind": "secret"},
+            {"PK": keys.api_key_pk(app.public_key_hash), "SK": "APIKEY", "type": "ApiKey", "app_id": app.app_id, "kind": "public"},
+            {"PK": keys.account_pk(app.account_id), "SK": "ACCOUNT", "type": "Account", "app_id": app.app_id},
+        ]
+        channel_items = [self._channel_item(channel) for channel in channels]
+        self._transact([self._put_new(item) for item in [app_item, *lookups, *channel_items]])
+
+    def get_app(self, app_id: str) -> App | None:
+        item = self._get(keys.app_pk(app_id), keys.APP_SK, consistent=False)
+        return App.model_validate(item) if item else None
+
+    def app_id_for_key(self, key_hash: str) -> tuple[str, str] | None:
+        """(app_id, kind) of the API key with this hash, kind being 'secret' or 'public'."""
+        item = self._get(keys.api_key_pk(key_hash), "APIKEY", consistent=False)
+        return (item["app_id"], item["kind"]) if item else None
+
+    def app_id_for_account(self, account_id: int) -> str | None:
+        item = self._get(keys.account_pk(account_id), "ACCOUNT", consistent=False)
+        return item["app_id"] if item else None
+
+    def _channel_item(self, channel: Channel) -> dict[str, Any]:
+        return {"PK": keys.app_pk(channel.app_id), "SK": keys.channel_sk(channel.channel_id), "type": "Channel", **channel.model_dump(mode="json")}
+
+    def get_channel(self, app_id: str, channel_id: str) -> Channel | None:
+        item = self._get(keys.app_pk(app_id), keys.channel_sk(channel_id), consistent=False)
+        return Channel.model_validate(item) if item else None
+
+    def list_channels(self, app_id: str) -> list[Channel]:
+        response = self._client.query(
+            TableName=self._table,
+            KeyConditionExpression="PK = :pk AND begins_with(SK, :prefix)",
+            ExpressionAttributeValues=_to_ddb({":pk": keys.app_pk(app_id), ":prefix": "CHANNEL#"}),
+        )
+        return [Channel.model_validate(_from_ddb(item)) for item in response.get("Items", [])]
+
+    # -- sessions ----------------------------------------------------------------------------
+
+    def put_session(self, session_hash: str, session: Session) -> None:
+        item = {"PK": keys.session_pk(session_hash), "SK": "SESSION", "type": "Session", **session.model_dump(mode="json")}
+        # expires_at is also the table's TTL attribute: DynamoDB sweeps expired sessions.
+        self._client.put_item(TableName=self._table, Item=_to_ddb(item), ConditionExpression="attribute_not_exists(PK)")
+
+    def get_session(self, session_hash: str) -> Session | None:
+        item = self._get(keys.session_pk(session_hash), "SESSION", consistent=False)
+        return Session.model_validate(item) if item else None
+
+    # -- devices (push subscriptions) -------------------------------------------------------
+
+    def next_subscription_id(self, app_id: str) -> int:
+        return self._add_counter(keys.app_pk(app_id), keys.APP_SK, "subscription_seq")
+
+    def get_device(self, app_id: str, token_hash: str) -> Device | None:
+        item = self._get(keys.device_pk(app_id, token_hash), keys.DEVICE_SK)
+        return Device.model_validate(item) if item else None
+
+    def _device_item(self, device: Device) -> dict[str, Any]:
+        item = device.model_dump(mode="json")
+        item.update(
+            PK=keys.device_pk(device.app_id, device.token_hash),
+            SK=keys.DEVICE_SK,
+            type="Device",
+            GSI1PK=keys.user_gsi_pk(device.app_id, device.user_id),
+            GSI1SK=keys.device_gsi_sk(device.token_hash),
+        )
+        return item
+
+    def save_device(self, device: Device, expected_version: int | None) -> None:
+        """Create the device (expected_version None) or overwrite its registration fields if it is
+        still at expected_version. Delivery counters written by the sender are left alone."""
+        item = self._device_item(device)
+        if expected_version is None:
+            try:
+                self._client.put_item(
+                    TableName=self._table, Item=_to_ddb(item), ConditionExpression="attribute_not_exists(PK)"
+                )
+            except ClientError as error:
+                if _is_condition_failure(error):
+                    raise ConditionFailed() from error
+                raise
+            return
+        registration = {k: v for k, v in item.items() if k not in {"PK", "SK", "last_success_at", "last_failure_at", "failure_count"}}
+        names = {f"#a{i}": name for i, name in enumerate(registration)}
+        values = {f":a{i}": value for i, value in enumerate(registration.values())}
+        sets = [f"#a{i} = :a{i}" for i in range(len(registration))]
+        removes = [f"#r{i}" for i, name in enumerate(("keys", "channel_id", "device_id")) if item.get(name) is None]
+        names.update({f"#r{i}": name for i, name in enumerate(("keys", "channel_id", "device_id")) if item.get(name) is None})
+        names["#version"] = "version"
+        values[":expected"] = expected_version
+        expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=_to_ddb({"PK": item["PK"], "SK": item["SK"]}),
+                UpdateExpression=expression,
+                ConditionExpression="#version = :expected",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=_to_ddb(values),
+            )
+        except ClientError as error:
+            if _is_condition_failure(error):
+                raise ConditionFailed() from error
+            raise
+
+    def set_device_status(self, app_id: str, token_hash: str, user_id: str, status: SubscriptionStatus, now: int) -> bool:
+        """Move the user's active device to `status`. False when there was none to change: absent,
+        already inactive, or another user's (the condition keeps other users' rows untouched)."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=_to_ddb({"PK": keys.device_pk(app_id, token_hash), "SK": keys.DEVICE_SK}),
+                UpdateExpression="SET #status = :status, #updated = :now ADD #version :one",
+                ConditionExpression="#user = :user AND #status = :active",
+                ExpressionAttributeNames={"#status": "status", "#updated": "updated_at", "#version": "version", "#user": "user_id"},
+                ExpressionAttributeValues=_to_ddb(
+                    {":status": status.value, ":now": now, ":one": 1, ":user": user_id, ":active": SubscriptionStatus.ACTIVE.value}
+                ),
+            )
+        except ClientError as error:
+            if _is_condition_failure(error):
+                return False
+            raise
+        return True

@@ -1,0 +1,1 @@
+"""Use cases. Each takes its collaborators in its constructor, so tests pass fakes."""

@@ -1,0 +1,157 @@
+"""Input rules of CONTRACT §6 that every surface shares: push endpoint safety, subscription keys,
+user ids. Each check raises a `FieldError` naming the field, so each surface can word it its own way.
+
+Endpoints are attacker-chosen URLs that the sender will POST to, so the policy is an allowlist of
+push-service hosts matched on the parsed host name, never a pattern over the raw URL."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from pushgate.errors import FieldMissing, FieldTooLong, InvalidAuthSecret, InvalidEndpoint, InvalidP256dh, InvalidValue
+
+MAX_ENDPOINT_LENGTH = 1024
+MAX_KEY_FIELD_LENGTH = 255
+MAX_USER_ID_LENGTH = 256
+
+# Host names of the public Web Push services (CONTRACT §6; sources in docs/endpoint-policy.md).
+EXACT_PUSH_HOSTS = frozenset(
+    {
+        "fcm.googleapis.com",  # Chrome, Edge on Android, Opera, Brave, Samsung Internet
+        "jmt17.google.com",  # Chrome's alternate FCM endpoint host
+        "updates.push.services.mozilla.com",  # Firefox
+        "push.services.mozilla.com",
+        "web.push.apple.com",  # Safari (macOS 13+, iOS 16.4+)
+    }
+)
+# Matched as "the host itself or any sub-domain of it".
+SUFFIX_PUSH_HOSTS = ("notify.windows.com", "push.apple.com")  # Edge on Windows (WNS); Apple
+
+_PRINTABLE_ASCII = re.compile(r"^[\x21-\x7e]+$")
+_BASE64URL = re.compile(r"^[A-Za-z0-9_-]+={0,2}$")
+
+
+@dataclass(frozen=True)
+class ExtraHost:
+    host: str
+    port: int | None
+
+
+def parse_extra_hosts(entries: tuple[str, ...]) -> tuple[ExtraHost, ...]:
+    hosts = []
+    for entry in entries:
+        host, _, port = entry.rpartition(":") if entry.count(":") == 1 else (entry, "", "")
+        hosts.append(ExtraHost(host.lower(), int(port) if port else None))
+    return tuple(hosts)
+
+
+@dataclass(frozen=True)
+class EndpointPolicy:
+    """Which push endpoints may be stored and sent to. `extra_hosts` come from
+    PUSHGATE_EXTRA_PUSH_HOSTS and may use http and any port they name."""
+
+    extra_hosts: tuple[ExtraHost, ...] = ()
+
+    @classmethod
+    def from_setting(cls, entries: tuple[str, ...]) -> "EndpointPolicy":
+        return cls(parse_extra_hosts(entries))
+
+    def check(self, endpoint: str, field: str = "endpoint") -> str:
+        """Return the endpoint unchanged if it is a safe push URL, else raise InvalidEndpoint."""
+        if len(endpoint) > MAX_ENDPOINT_LENGTH:
+            raise FieldTooLong(field)
+        if not _PRINTABLE_ASCII.match(endpoint):
+            raise InvalidEndpoint(field, "whitespace, control or non-ASCII characters")
+        # '\' and '@' are where URL parsers disagree about the host (urllib vs urllib3).
+        if "\\" in endpoint or "@" in endpoint:
+            raise InvalidEndpoint(field, "user-info or backslash")
+        try:
+            parts = urlsplit(endpoint)
+            port = parts.port
+        except ValueError as exc:
+            raise InvalidEndpoint(field, "unparseable URL") from exc
+        host = (parts.hostname or "").lower()
+        if not host or parts.fragment or parts.username is not None:
+            raise InvalidEndpoint(field, "missing host, fragment or user-info")
+        if parts.scheme.lower() == "https" and port in (None, 443) and _is_push_service(host):
+            return endpoint
+        for extra in self.extra_hosts:
+            if host == extra.host and parts.scheme.lower() in ("https", "http"):
+                default_port = 443 if parts.scheme.lower() == "https" else 80
+                if (port or default_port) == (extra.port or default_port):
+                    return endpoint
+        raise InvalidEndpoint(field, "not a known push service")
+
+    def is_allowed(self, endpoint: str) -> bool:
+        try:
+            self.check(endpoint)
+        except (InvalidEndpoint, FieldTooLong):
+            return False
+        return True
+
+
+def _is_push_service(host: str) -> bool:
+    if host.endswith(".") or not re.match(r"^[a-z0-9.-]+$", host):
+        return False
+    if host in EXACT_PUSH_HOSTS:
+        return True
+    return any(host == suffix or host.endswith("." + suffix) for suffix in SUFFIX_PUSH_HOSTS)
+
+
+def b64url_decode(value: str) -> bytes:
+    """Strict base64url with optional padding; raises ValueError on anything else."""
+    if not _BASE64URL.match(value):
+        raise ValueError("not base64url")
+    stripped = value.rstrip("=")
+    try:
+        return base64.urlsafe_b64decode(stripped + "=" * (-len(stripped) % 4))
+    except (binascii.Error, ValueError) as exc:
+        raise ValueError("not base64url") from exc
+
+
+def b64url_encode(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def check_p256dh(value: str, field: str = "p256dh") -> str:
+    """A 65-byte uncompressed point on P-256 (RFC 8291 §3.2, §7). Returns it canonical (unpadded)."""
+    try:
+        raw = b64url_decode(value)
+    except ValueError as exc:
+        raise InvalidP256dh(field, "not base64url") from exc
+    if len(raw) != 65 or raw[0] != 0x04:
+        raise InvalidP256dh(field, "not an uncompressed P-256 point")
+    try:
+        ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), raw)
+    except ValueError as exc:
+        raise InvalidP256dh(field, "not on the P-256 curve") from exc
+    return b64url_encode(raw)
+
+
+def check_auth_secret(value: str, field: str = "auth") -> str:
+    """Exactly 16 bytes of base64url (RFC 8291 §3.2). Returns it canonical (unpadded)."""
+    try:
+        raw = b64url_decode(value)
+    except ValueError as exc:
+        raise InvalidAuthSecret(field, "not base64url") from exc
+    if len(raw) != 16:
+        raise InvalidAuthSecret(field, "must be 16 bytes")
+    return b64url_encode(raw)
+
+
+def check_user_id(value: object, field: str = "user_id") -> str:
+    if value is None or value == "":
+        raise FieldMissing(field)
+    if not isinstance(value, str):
+        raise InvalidValue(field, "must be a string")
+    if len(value) > MAX_USER_ID_LENGTH:
+        raise FieldTooLong(field)
+    if not value.isprintable():
+        raise InvalidValue(field, "must be printable characters")
+    return value

@@ -1,0 +1,48 @@
+"""Builds the services once per Lambda container (module scope in each handler).
+
+boto3 honours AWS_ENDPOINT_URL, so the same code reaches AWS, moto, or the local stack."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import boto3
+
+from pushgate.config import Settings, settings
+from pushgate.credentials import Authenticator
+from pushgate.repository import Repository
+from pushgate.secret_store import SsmSecretStore
+from pushgate.services.apps import AppService
+from pushgate.services.sessions import SessionService
+from pushgate.services.subscriptions import SubscriptionService
+from pushgate.validation import EndpointPolicy
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    repository: Repository
+    authenticator: Authenticator
+    sessions: SessionService
+    subscriptions: SubscriptionService
+
+    def apps(self) -> AppService:
+        """Only the CLI creates apps; the Lambda functions have no SSM write permission."""
+        return AppService(self.repository, SsmSecretStore(boto3.client("ssm")), self.settings.ssm_prefix)
+
+
+def build_services(config: Settings, dynamodb_client: object) -> Services:
+    repository = Repository(dynamodb_client, config.table_name)
+    return Services(
+        settings=config,
+        repository=repository,
+        authenticator=Authenticator(repository),
+        sessions=SessionService(repository),
+        subscriptions=SubscriptionService(repository, EndpointPolicy.from_setting(config.extra_push_hosts)),
+    )
+
+
+@lru_cache(maxsize=1)
+def services() -> Services:
+    return build_services(settings(), boto3.client("dynamodb"))

@@ -89,12 +89,12 @@ class Repository:
 
     def create_app(self, app: App, channels: list[Channel]) -> None:
         """App, its key lookups, its account number and its channels, all or nothing."""
-        app_item = {"PK": keys.app_pk(app.app_id), "SK": keys.APP_SK, "type": "App", **app.model_dump(mode="json")}
+        app_item = {"PK": keys.app_pk(app.app_id), "SK": keys.APP_SK, "entity": "App", **app.model_dump(mode="json")}
         app_item["user_token_keys"] = list(app.user_token_keys)
         lookups = [
-            {"PK": keys.api_key_pk(app.secret_key_hash), "SK": "APIKEY", "type": "ApiKey", "app_id": app.app_id, "kind": "secret"},
-            {"PK": keys.api_key_pk(app.public_key_hash), "SK": "APIKEY", "type": "ApiKey", "app_id": app.app_id, "kind": "public"},
-            {"PK": keys.account_pk(app.account_id), "SK": "ACCOUNT", "type": "Account", "app_id": app.app_id},
+            {"PK": keys.api_key_pk(app.secret_key_hash), "SK": "APIKEY", "entity": "ApiKey", "app_id": app.app_id, "kind": "secret"},
+            {"PK": keys.api_key_pk(app.public_key_hash), "SK": "APIKEY", "entity": "ApiKey", "app_id": app.app_id, "kind": "public"},
+            {"PK": keys.account_pk(app.account_id), "SK": "ACCOUNT", "entity": "Account", "app_id": app.app_id},
         ]
         channel_items = [self._channel_item(channel) for channel in channels]
         self._transact([self._put_new(item) for item in [app_item, *lookups, *channel_items]])
@@ -113,7 +113,7 @@ class Repository:
         return item["app_id"] if item else None
 
     def _channel_item(self, channel: Channel) -> dict[str, Any]:
-        return {"PK": keys.app_pk(channel.app_id), "SK": keys.channel_sk(channel.channel_id), "type": "Channel", **channel.model_dump(mode="json")}
+        return {"PK": keys.app_pk(channel.app_id), "SK": keys.channel_sk(channel.channel_id), "entity": "Channel", **channel.model_dump(mode="json")}
 
     def get_channel(self, app_id: str, channel_id: str) -> Channel | None:
         item = self._get(keys.app_pk(app_id), keys.channel_sk(channel_id), consistent=False)
@@ -130,7 +130,7 @@ class Repository:
     # -- sessions ----------------------------------------------------------------------------
 
     def put_session(self, session_hash: str, session: Session) -> None:
-        item = {"PK": keys.session_pk(session_hash), "SK": "SESSION", "type": "Session", **session.model_dump(mode="json")}
+        item = {"PK": keys.session_pk(session_hash), "SK": "SESSION", "entity": "Session", **session.model_dump(mode="json")}
         # expires_at is also the table's TTL attribute: DynamoDB sweeps expired sessions.
         self._client.put_item(TableName=self._table, Item=_to_ddb(item), ConditionExpression="attribute_not_exists(PK)")
 
@@ -152,7 +152,7 @@ class Repository:
         item.update(
             PK=keys.device_pk(device.app_id, device.token_hash),
             SK=keys.DEVICE_SK,
-            type="Device",
+            entity="Device",
             GSI1PK=keys.user_gsi_pk(device.app_id, device.user_id),
             GSI1SK=keys.device_gsi_sk(device.token_hash),
         )
@@ -172,12 +172,17 @@ class Repository:
                     raise ConditionFailed() from error
                 raise
             return
-        registration = {k: v for k, v in item.items() if k not in {"PK", "SK", "last_success_at", "last_failure_at", "failure_count"}}
+        # Only registration fields: the sender's delivery counters are left as they are.
+        optional = ("keys", "channel_id", "device_id")
+        registration = {
+            k: v for k, v in item.items() if v is not None and k not in {"PK", "SK", "last_success_at", "last_failure_at", "failure_count"}
+        }
         names = {f"#a{i}": name for i, name in enumerate(registration)}
         values = {f":a{i}": value for i, value in enumerate(registration.values())}
         sets = [f"#a{i} = :a{i}" for i in range(len(registration))]
-        removes = [f"#r{i}" for i, name in enumerate(("keys", "channel_id", "device_id")) if item.get(name) is None]
-        names.update({f"#r{i}": name for i, name in enumerate(("keys", "channel_id", "device_id")) if item.get(name) is None})
+        cleared = [name for name in optional if item.get(name) is None]
+        names.update({f"#r{i}": name for i, name in enumerate(cleared)})
+        removes = [f"#r{i}" for i in range(len(cleared))]
         names["#version"] = "version"
         values[":expected"] = expected_version
         expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")

@@ -54,6 +54,14 @@ class Repository:
         item = response.get("Item")
         return _from_ddb(item) if item else None
 
+    def _put_if_absent(self, item: dict[str, Any]) -> None:
+        try:
+            self._client.put_item(TableName=self._table, Item=_to_ddb(item), ConditionExpression="attribute_not_exists(PK)")
+        except ClientError as error:
+            if _is_condition_failure(error):
+                raise ConditionFailed() from error
+            raise
+
     def _put_new(self, item: dict[str, Any]) -> dict[str, Any]:
         return {
             "Put": {
@@ -132,7 +140,7 @@ class Repository:
     def put_session(self, session_hash: str, session: Session) -> None:
         item = {"PK": keys.session_pk(session_hash), "SK": "SESSION", "entity": "Session", **session.model_dump(mode="json")}
         # expires_at is also the table's TTL attribute: DynamoDB sweeps expired sessions.
-        self._client.put_item(TableName=self._table, Item=_to_ddb(item), ConditionExpression="attribute_not_exists(PK)")
+        self._put_if_absent(item)
 
     def get_session(self, session_hash: str) -> Session | None:
         item = self._get(keys.session_pk(session_hash), "SESSION", consistent=False)
@@ -163,14 +171,7 @@ class Repository:
         still at expected_version. Delivery counters written by the sender are left alone."""
         item = self._device_item(device)
         if expected_version is None:
-            try:
-                self._client.put_item(
-                    TableName=self._table, Item=_to_ddb(item), ConditionExpression="attribute_not_exists(PK)"
-                )
-            except ClientError as error:
-                if _is_condition_failure(error):
-                    raise ConditionFailed() from error
-                raise
+            self._put_if_absent(item)
             return
         # Only registration fields: the sender's delivery counters are left as they are.
         optional = ("keys", "channel_id", "device_id")

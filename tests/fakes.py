@@ -1,0 +1,120 @@
+"""In-memory stand-ins for the core's ports, for fast unit tests.
+
+`InMemoryRepository` keeps the same conditional-write semantics as the DynamoDB repository;
+tests/unit/test_repository_contract.py runs the same cases against both, so the fake cannot drift."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from pushgate.models import App, Channel, Device, Session, SubscriptionStatus
+from pushgate.repository import ConditionFailed
+
+
+class InMemoryRepository:
+    def __init__(self) -> None:
+        self.apps: dict[str, App] = {}
+        self.api_keys: dict[str, tuple[str, str]] = {}
+        self.accounts: dict[int, str] = {}
+        self.channels: dict[tuple[str, str], Channel] = {}
+        self.sessions: dict[str, Session] = {}
+        self.devices: dict[tuple[str, str], Device] = {}
+        self.counters: defaultdict[str, int] = defaultdict(int)
+        self.fail_next_saves = 0  # simulate a concurrent writer winning the race
+
+    def next_account_id(self) -> int:
+        self.counters["account"] += 1
+        return self.counters["account"]
+
+    def create_app(self, app: App, channels: list[Channel]) -> None:
+        if app.app_id in self.apps or app.account_id in self.accounts:
+            raise ConditionFailed()
+        self.apps[app.app_id] = app
+        self.api_keys[app.secret_key_hash] = (app.app_id, "secret")
+        self.api_keys[app.public_key_hash] = (app.app_id, "public")
+        self.accounts[app.account_id] = app.app_id
+        for channel in channels:
+            self.channels[(app.app_id, channel.channel_id)] = channel
+
+    def get_app(self, app_id: str) -> App | None:
+        return self.apps.get(app_id)
+
+    def app_id_for_key(self, key_hash: str) -> tuple[str, str] | None:
+        return self.api_keys.get(key_hash)
+
+    def app_id_for_account(self, account_id: int) -> str | None:
+        return self.accounts.get(account_id)
+
+    def get_channel(self, app_id: str, channel_id: str) -> Channel | None:
+        return self.channels.get((app_id, channel_id))
+
+    def list_channels(self, app_id: str) -> list[Channel]:
+        return [c for (a, _), c in self.channels.items() if a == app_id]
+
+    def put_session(self, session_hash: str, session: Session) -> None:
+        if session_hash in self.sessions:
+            raise ConditionFailed()
+        self.sessions[session_hash] = session
+
+    def get_session(self, session_hash: str) -> Session | None:
+        return self.sessions.get(session_hash)
+
+    def next_subscription_id(self, app_id: str) -> int:
+        self.counters[f"sub#{app_id}"] += 1
+        return self.counters[f"sub#{app_id}"]
+
+    def get_device(self, app_id: str, token_hash: str) -> Device | None:
+        return self.devices.get((app_id, token_hash))
+
+    def save_device(self, device: Device, expected_version: int | None) -> None:
+        key = (device.app_id, device.token_hash)
+        current = self.devices.get(key)
+        if self.fail_next_saves:
+            self.fail_next_saves -= 1
+            raise ConditionFailed()
+        if expected_version is None and current is not None:
+            raise ConditionFailed()
+        if expected_version is not None and (current is None or current.version != expected_version):
+            raise ConditionFailed()
+        if current is not None:  # delivery counters are not registration fields
+            device = device.model_copy(
+                update={
+                    "last_success_at": current.last_success_at,
+                    "last_failure_at": current.last_failure_at,
+                    "failure_count": current.failure_count,
+                }
+            )
+        self.devices[key] = device
+
+    def set_device_status(self, app_id: str, token_hash: str, user_id: str, status: SubscriptionStatus, now: int) -> bool:
+        current = self.devices.get((app_id, token_hash))
+        if current is None or current.user_id != user_id or not current.active:
+            return False
+        self.devices[(app_id, token_hash)] = current.model_copy(
+            update={"status": status, "updated_at": now, "version": current.version + 1}
+        )
+        return True
+
+
+class InMemorySecretStore:
+    def __init__(self) -> None:
+        self.values: dict[str, str] = {}
+
+    def put_secret(self, name: str, value: str) -> None:
+        if name in self.values:
+            raise ValueError(f"{name} exists")
+        self.values[name] = value
+
+    def get_secret(self, name: str) -> str:
+        return self.values[name]
+
+
+class FakeClock:
+    def __init__(self, now: float = 1_795_449_600.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds

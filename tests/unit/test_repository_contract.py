@@ -1,0 +1,82 @@
+"""The same cases against the DynamoDB repository (on moto) and the in-memory fake, so the fake the
+unit tests rely on behaves like the real thing."""
+
+from __future__ import annotations
+
+import pytest
+
+from pushgate.models import Device, DeviceType, Session, SubscriptionStatus, WebPushKeys
+from pushgate.repository import ConditionFailed, Repository
+from tests.conftest import TABLE_NAME
+from tests.fakes import InMemoryRepository
+from tests.keys import browser_keys
+
+
+@pytest.fixture(params=["dynamodb", "fake"])
+def repository(request: pytest.FixtureRequest):  # noqa: ANN201
+    if request.param == "fake":
+        return InMemoryRepository()
+    aws = request.getfixturevalue("aws")
+    return Repository(aws["dynamodb"], TABLE_NAME)
+
+
+def device(version: int = 1, user: str = "alice", **changes: object) -> Device:
+    p256dh, auth = browser_keys()
+    base = Device(
+        app_id="app_1",
+        token_hash="th1",
+        token="https://fcm.googleapis.com/wp/x",
+        type=DeviceType.WEB,
+        user_id=user,
+        status=SubscriptionStatus.ACTIVE,
+        subscription_id=7,
+        keys=WebPushKeys(p256dh=p256dh, auth=auth),
+        channel_id="ch",
+        created_at=1,
+        updated_at=1,
+        version=version,
+    )
+    return base.model_copy(update=changes)
+
+
+def test_create_is_conditional_on_absence(repository) -> None:  # noqa: ANN001
+    repository.save_device(device(), expected_version=None)
+    with pytest.raises(ConditionFailed):
+        repository.save_device(device(), expected_version=None)
+    assert repository.get_device("app_1", "th1") == device().model_copy(update={"keys": repository.get_device("app_1", "th1").keys})
+
+
+def test_update_is_conditional_on_the_version_read(repository) -> None:  # noqa: ANN001
+    repository.save_device(device(), expected_version=None)
+    repository.save_device(device(version=2, user="bob", device_id="d1"), expected_version=1)
+    stored = repository.get_device("app_1", "th1")
+    assert (stored.user_id, stored.version, stored.device_id) == ("bob", 2, "d1")
+    with pytest.raises(ConditionFailed):
+        repository.save_device(device(version=2), expected_version=1)
+    repository.save_device(device(version=3), expected_version=2)
+    assert repository.get_device("app_1", "th1").device_id is None  # cleared optional field
+
+
+def test_status_change_only_for_the_owner_while_active(repository) -> None:  # noqa: ANN001
+    repository.save_device(device(), expected_version=None)
+    assert repository.set_device_status("app_1", "th1", "mallory", SubscriptionStatus.REMOVED, 5) is False
+    assert repository.set_device_status("app_1", "absent", "alice", SubscriptionStatus.REMOVED, 5) is False
+    assert repository.set_device_status("app_1", "th1", "alice", SubscriptionStatus.REMOVED, 5) is True
+    stored = repository.get_device("app_1", "th1")
+    assert (stored.status, stored.updated_at, stored.version) == (SubscriptionStatus.REMOVED, 5, 2)
+    assert repository.set_device_status("app_1", "th1", "alice", SubscriptionStatus.REMOVED, 6) is False
+
+
+def test_counters_increase(repository) -> None:  # noqa: ANN001
+    assert [repository.next_account_id() for _ in range(3)] == [1, 2, 3]
+    assert [repository.next_subscription_id("app_1") for _ in range(2)] == [1, 2]
+    assert repository.next_subscription_id("app_2") == 1
+
+
+def test_sessions_round_trip_and_never_overwrite(repository) -> None:  # noqa: ANN001
+    session = Session(app_id="app_1", user_id="alice", account_id=1, expires_at=99)
+    repository.put_session("h1", session)
+    assert repository.get_session("h1") == session
+    assert repository.get_session("h2") is None
+    with pytest.raises(ConditionFailed):
+        repository.put_session("h1", session)

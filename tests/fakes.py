@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from pushgate import keys
 from pushgate.models import App, Channel, Device, Session, SubscriptionStatus
 from pushgate.repository import ConditionFailed
 
@@ -20,6 +21,9 @@ class InMemoryRepository:
         self.sessions: dict[str, Session] = {}
         self.devices: dict[tuple[str, str], Device] = {}
         self.counters: defaultdict[str, int] = defaultdict(int)
+        self.pointers: dict[tuple[str, str], str] = {}
+        self.edges: dict[tuple[str, str], dict[str, dict]] = defaultdict(dict)  # (app, token hash) -> topic -> edge
+        self.topic_counts: defaultdict[tuple[str, str], int] = defaultdict(int)
         self.fail_next_saves = 0  # simulate a concurrent writer winning the race
 
     def next_account_id(self) -> int:
@@ -94,6 +98,66 @@ class InMemoryRepository:
             update={"status": status, "updated_at": now, "version": current.version + 1}
         )
         return True
+
+
+    def user_devices(self, app_id: str, user_id: str) -> list[Device]:
+        return [d for (a, _), d in self.devices.items() if a == app_id and d.user_id == user_id]
+
+    def get_device_pointer(self, app_id: str, pointer_hash: str) -> str | None:
+        return self.pointers.get((app_id, pointer_hash))
+
+    def set_device_pointer(self, app_id: str, pointer_hash: str, token_hash: str, expected: str | None) -> None:
+        if self.pointers.get((app_id, pointer_hash)) != expected:
+            raise ConditionFailed()
+        self.pointers[(app_id, pointer_hash)] = token_hash
+
+    def delete_device_pointer(self, app_id: str, pointer_hash: str, expected: str) -> None:
+        if self.pointers.get((app_id, pointer_hash)) == expected:
+            del self.pointers[(app_id, pointer_hash)]
+
+    def add_topic(self, device: Device, topic: str, now: int) -> bool:
+        current = self.devices.get((device.app_id, device.token_hash))
+        if current is None or not current.active:
+            raise ConditionFailed({0})
+        edges = self.edges[(device.app_id, device.token_hash)]
+        if topic in edges:
+            return False
+        edges[topic] = {"topic": topic, "token": device.token, "type": device.type.value,
+                        "keys": device.keys.model_dump() if device.keys else None, "created_at": now}
+        self.topic_counts[(device.app_id, topic)] += 1
+        return True
+
+    def remove_topic(self, app_id: str, token_hash: str, topic: str) -> bool:
+        edges = self.edges[(app_id, token_hash)]
+        if topic not in edges:
+            return False
+        del edges[topic]
+        self.topic_counts[(app_id, topic)] -= 1
+        return True
+
+    def device_topics(self, app_id: str, token_hash: str) -> list[str]:
+        return sorted(self.edges[(app_id, token_hash)])
+
+    def refresh_topic_edges(self, device: Device) -> None:
+        for edge in self.edges[(device.app_id, device.token_hash)].values():
+            edge.update(token=device.token, type=device.type.value, keys=device.keys.model_dump() if device.keys else None)
+
+    def list_topics(self, app_id: str) -> list[tuple[str, int]]:
+        return sorted((topic, count) for (a, topic), count in self.topic_counts.items() if a == app_id)
+
+    def topic_page(self, app_id: str, topic: str, limit: int, start: dict | None) -> tuple[list[dict], dict | None]:
+        def key_of(th: str) -> dict:
+            return {"PK": keys.device_pk(app_id, th), "SK": keys.topic_sk(topic),
+                    "GSI1PK": keys.topic_gsi_pk(app_id, topic), "GSI1SK": keys.device_gsi_sk(th)}
+
+        if start and (set(start) != {"PK", "SK", "GSI1PK", "GSI1SK"} or start["GSI1PK"] != keys.topic_gsi_pk(app_id, topic)):
+            raise ValueError("cursor of another listing")
+        rows = sorted((th, edges[topic]) for (a, th), edges in self.edges.items() if a == app_id and topic in edges)
+        after = start["GSI1SK"] if start else ""
+        remaining = [(th, edge) for th, edge in rows if keys.device_gsi_sk(th) > after]
+        page = remaining[:limit]
+        more = len(remaining) > limit
+        return [dict(edge) for _, edge in page], (key_of(page[-1][0]) if more and page else None)
 
 
 class InMemorySecretStore:

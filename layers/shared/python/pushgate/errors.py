@@ -72,3 +72,11 @@ class NotFound(PushgateError):
 
 class ConcurrentUpdate(PushgateError):
     """Optimistic concurrency lost too many times in a row; safe for the client to retry."""
+
+
+class UnknownDeviceToken(PushgateError):
+    """CONTRACT §4: the token is not an active subscription of this app."""
+
+
+class InvalidCursor(PushgateError):
+    """A pagination cursor that this server did not hand out for this listing."""

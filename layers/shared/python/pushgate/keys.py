@@ -44,3 +44,26 @@ def user_gsi_pk(app_id: str, user_id: str) -> str:
 
 def device_gsi_sk(token_hash: str) -> str:
     return f"DEVICE#{token_hash}"
+
+
+def device_pointer_pk(app_id: str, pointer_hash: str) -> str:
+    """(user, type, deviceId) of the device API -> the device record it names."""
+    return f"DEVICEID#{app_id}#{pointer_hash}"
+
+
+DEVICE_POINTER_SK = "DEVICEID"
+
+
+def topic_sk(topic: str) -> str:
+    return f"TOPIC#{topic}"
+
+
+def topic_gsi_pk(app_id: str, topic: str) -> str:
+    return f"TOPIC#{app_id}#{topic}"
+
+
+def connection_pk(connection_id: str) -> str:
+    return f"CONN#{connection_id}"
+
+
+CONNECTION_SK = "CONN"

@@ -93,3 +93,14 @@ class Device(_Model):
     @property
     def active(self) -> bool:
         return self.status is SubscriptionStatus.ACTIVE
+
+
+class Connection(_Model):
+    """A WebSocket connection (CONTRACT §1): open once the app key is valid, authenticated once a
+    session or user JWT has been presented."""
+
+    connection_id: str
+    app_id: str
+    user_id: str | None = None
+    connected_at: int
+    expires_at: int

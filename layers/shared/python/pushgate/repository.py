@@ -12,7 +12,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from pushgate import keys
-from pushgate.models import App, Channel, Device, Session, SubscriptionStatus
+from pushgate.models import App, Channel, Connection, Device, Session, SubscriptionStatus
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -32,12 +32,22 @@ def _is_condition_failure(error: ClientError) -> bool:
         return True
     if code == "TransactionCanceledException":
         reasons = error.response.get("CancellationReasons") or []
-        return any(r.get("Code") == "ConditionalCheckFailed" for r in reasons) or not reasons
+        return not reasons or any(r.get("Code") in ("ConditionalCheckFailed", "TransactionConflict") for r in reasons)
     return False
+
+
+def _failed_positions(error: ClientError) -> set[int]:
+    """Which items of a cancelled transaction failed their condition."""
+    reasons = error.response.get("CancellationReasons") or []
+    return {i for i, reason in enumerate(reasons) if reason.get("Code") == "ConditionalCheckFailed"}
 
 
 class ConditionFailed(Exception):
     """A conditional write found the item in another state than the caller expected."""
+
+    def __init__(self, positions: set[int] | None = None) -> None:
+        super().__init__("condition failed")
+        self.positions = positions or set()
 
 
 class Repository:
@@ -76,8 +86,17 @@ class Repository:
             self._client.transact_write_items(TransactItems=operations)
         except ClientError as error:
             if _is_condition_failure(error):
-                raise ConditionFailed() from error
+                raise ConditionFailed(_failed_positions(error)) from error
             raise
+
+    def _query_all(self, **query: Any) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        while True:
+            response = self._client.query(TableName=self._table, **query)
+            items.extend(_from_ddb(item) for item in response.get("Items", []))
+            if "LastEvaluatedKey" not in response:
+                return items
+            query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     def _add_counter(self, pk: str, sk: str, attribute: str) -> int:
         response = self._client.update_item(
@@ -220,3 +239,190 @@ class Repository:
                 return False
             raise
         return True
+
+    def user_devices(self, app_id: str, user_id: str) -> list[Device]:
+        items = self._query_all(
+            IndexName="GSI1",
+            KeyConditionExpression="GSI1PK = :pk AND begins_with(GSI1SK, :prefix)",
+            ExpressionAttributeValues=_to_ddb({":pk": keys.user_gsi_pk(app_id, user_id), ":prefix": "DEVICE#"}),
+        )
+        return [Device.model_validate(item) for item in items if item.get("entity") == "Device"]
+
+    # -- device-id pointers (CONTRACT §3: one record per user, type and deviceId) ---------------
+
+    def get_device_pointer(self, app_id: str, pointer_hash: str) -> str | None:
+        item = self._get(keys.device_pointer_pk(app_id, pointer_hash), keys.DEVICE_POINTER_SK)
+        return item["token_hash"] if item else None
+
+    def set_device_pointer(self, app_id: str, pointer_hash: str, token_hash: str, expected: str | None) -> None:
+        """Point (user, type, deviceId) at token_hash, if it still points where the caller read."""
+        condition = "attribute_not_exists(PK)" if expected is None else "token_hash = :expected"
+        values: dict[str, Any] = {":expected": expected} if expected is not None else {}
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item=_to_ddb({"PK": keys.device_pointer_pk(app_id, pointer_hash), "SK": keys.DEVICE_POINTER_SK, "entity": "DevicePointer", "token_hash": token_hash}),
+                ConditionExpression=condition,
+                **({"ExpressionAttributeValues": _to_ddb(values)} if values else {}),
+            )
+        except ClientError as error:
+            if _is_condition_failure(error):
+                raise ConditionFailed() from error
+            raise
+
+    def delete_device_pointer(self, app_id: str, pointer_hash: str, expected: str) -> None:
+        try:
+            self._client.delete_item(
+                TableName=self._table,
+                Key=_to_ddb({"PK": keys.device_pointer_pk(app_id, pointer_hash), "SK": keys.DEVICE_POINTER_SK}),
+                ConditionExpression="token_hash = :expected",
+                ExpressionAttributeValues=_to_ddb({":expected": expected}),
+            )
+        except ClientError as error:
+            if not _is_condition_failure(error):
+                raise
+
+    # -- topics (CONTRACT §4): an edge per (device, topic) and an exact count per topic ----------
+
+    def _topic_counter_update(self, app_id: str, topic: str, delta: int) -> dict[str, Any]:
+        return {
+            "Update": {
+                "TableName": self._table,
+                "Key": _to_ddb({"PK": keys.app_pk(app_id), "SK": keys.topic_sk(topic)}),
+                "UpdateExpression": "SET #entity = :entity, #name = :name ADD #subscribers :delta",
+                "ExpressionAttributeNames": {"#entity": "entity", "#name": "name", "#subscribers": "subscribers"},
+                "ExpressionAttributeValues": _to_ddb({":entity": "Topic", ":name": topic, ":delta": delta}),
+            }
+        }
+
+    def add_topic(self, device: Device, topic: str, now: int) -> bool:
+        """Subscribe an active device to a topic; False if it already was. The edge and the count
+        change in one transaction, so counts stay exact under concurrent (un)subscribes."""
+        edge = {
+            "PK": keys.device_pk(device.app_id, device.token_hash),
+            "SK": keys.topic_sk(topic),
+            "GSI1PK": keys.topic_gsi_pk(device.app_id, topic),
+            "GSI1SK": keys.device_gsi_sk(device.token_hash),
+            "entity": "TopicEdge",
+            "topic": topic,
+            "token": device.token,
+            "type": device.type.value,
+            "keys": device.keys.model_dump() if device.keys else None,
+            "channel_id": device.channel_id,
+            "created_at": now,
+        }
+        device_active = {
+            "ConditionCheck": {
+                "TableName": self._table,
+                "Key": _to_ddb({"PK": edge["PK"], "SK": keys.DEVICE_SK}),
+                "ConditionExpression": "#status = :active",
+                "ExpressionAttributeNames": {"#status": "status"},
+                "ExpressionAttributeValues": _to_ddb({":active": "ACTIVE"}),
+            }
+        }
+        try:
+            self._transact([device_active, self._put_new(edge), self._topic_counter_update(device.app_id, topic, 1)])
+        except ConditionFailed as failure:
+            if failure.positions == {1}:
+                return False
+            raise
+        return True
+
+    def remove_topic(self, app_id: str, token_hash: str, topic: str) -> bool:
+        """False if the device was not subscribed to the topic."""
+        delete_edge = {
+            "Delete": {
+                "TableName": self._table,
+                "Key": _to_ddb({"PK": keys.device_pk(app_id, token_hash), "SK": keys.topic_sk(topic)}),
+                "ConditionExpression": "attribute_exists(PK)",
+            }
+        }
+        try:
+            self._transact([delete_edge, self._topic_counter_update(app_id, topic, -1)])
+        except ConditionFailed as failure:
+            if failure.positions == {0}:
+                return False
+            raise
+        return True
+
+    def device_topics(self, app_id: str, token_hash: str) -> list[str]:
+        items = self._query_all(
+            KeyConditionExpression="PK = :pk AND begins_with(SK, :prefix)",
+            ExpressionAttributeValues=_to_ddb({":pk": keys.device_pk(app_id, token_hash), ":prefix": "TOPIC#"}),
+            ProjectionExpression="#topic",
+            ExpressionAttributeNames={"#topic": "topic"},
+        )
+        return [item["topic"] for item in items]
+
+    def refresh_topic_edges(self, device: Device) -> None:
+        """Copy a device's new keys onto its topic edges, which fan-out reads instead of the device."""
+        for topic in self.device_topics(device.app_id, device.token_hash):
+            try:
+                self._client.update_item(
+                    TableName=self._table,
+                    Key=_to_ddb({"PK": keys.device_pk(device.app_id, device.token_hash), "SK": keys.topic_sk(topic)}),
+                    UpdateExpression="SET #keys = :keys, #token = :token, #type = :type",
+                    ConditionExpression="attribute_exists(PK)",
+                    ExpressionAttributeNames={"#keys": "keys", "#token": "token", "#type": "type"},
+                    ExpressionAttributeValues=_to_ddb(
+                        {":keys": device.keys.model_dump() if device.keys else None, ":token": device.token, ":type": device.type.value}
+                    ),
+                )
+            except ClientError as error:
+                if not _is_condition_failure(error):  # the edge went away meanwhile: nothing to refresh
+                    raise
+
+    def list_topics(self, app_id: str) -> list[tuple[str, int]]:
+        items = self._query_all(
+            KeyConditionExpression="PK = :pk AND begins_with(SK, :prefix)",
+            ExpressionAttributeValues=_to_ddb({":pk": keys.app_pk(app_id), ":prefix": "TOPIC#"}),
+        )
+        return [(item["name"], int(item.get("subscribers", 0))) for item in items]
+
+    def topic_page(self, app_id: str, topic: str, limit: int, start: dict[str, Any] | None) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        """One page of a topic's edges (token, type, keys), and the key to continue from."""
+        query: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": "GSI1",
+            "KeyConditionExpression": "GSI1PK = :pk",
+            "ExpressionAttributeValues": _to_ddb({":pk": keys.topic_gsi_pk(app_id, topic)}),
+            "Limit": limit,
+        }
+        if start:
+            # A cursor is client input: it must continue this very listing, nothing else.
+            if set(start) != {"PK", "SK", "GSI1PK", "GSI1SK"} or start["GSI1PK"] != keys.topic_gsi_pk(app_id, topic):
+                raise ValueError("cursor of another listing")
+            query["ExclusiveStartKey"] = _to_ddb(start)
+        response = self._client.query(**query)
+        last = response.get("LastEvaluatedKey")
+        return [_from_ddb(item) for item in response.get("Items", [])], (_from_ddb(last) if last else None)
+
+    # -- WebSocket connections (CONTRACT §1) ----------------------------------------------------
+
+    def put_connection(self, connection: Connection) -> None:
+        item = {"PK": keys.connection_pk(connection.connection_id), "SK": keys.CONNECTION_SK, "entity": "Connection", **connection.model_dump(mode="json")}
+        self._client.put_item(TableName=self._table, Item=_to_ddb(item))
+
+    def get_connection(self, connection_id: str) -> Connection | None:
+        item = self._get(keys.connection_pk(connection_id), keys.CONNECTION_SK)
+        return Connection.model_validate(item) if item else None
+
+    def set_connection_user(self, connection_id: str, user_id: str) -> bool:
+        """False when the connection is gone (closed, or never opened through $connect)."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=_to_ddb({"PK": keys.connection_pk(connection_id), "SK": keys.CONNECTION_SK}),
+                UpdateExpression="SET #user = :user",
+                ConditionExpression="attribute_exists(PK)",
+                ExpressionAttributeNames={"#user": "user_id"},
+                ExpressionAttributeValues=_to_ddb({":user": user_id}),
+            )
+        except ClientError as error:
+            if _is_condition_failure(error):
+                return False
+            raise
+        return True
+
+    def delete_connection(self, connection_id: str) -> None:
+        self._client.delete_item(TableName=self._table, Key=_to_ddb({"PK": keys.connection_pk(connection_id), "SK": keys.CONNECTION_SK}))

@@ -14,8 +14,11 @@ from pushgate.credentials import Authenticator
 from pushgate.repository import Repository
 from pushgate.secret_store import SsmSecretStore
 from pushgate.services.apps import AppService
+from pushgate.services.channels import ChannelSubscriptionService
+from pushgate.services.connections import ConnectionService
 from pushgate.services.sessions import SessionService
 from pushgate.services.subscriptions import SubscriptionService
+from pushgate.services.topics import TopicService
 from pushgate.validation import EndpointPolicy
 
 
@@ -26,6 +29,9 @@ class Services:
     authenticator: Authenticator
     sessions: SessionService
     subscriptions: SubscriptionService
+    topics: TopicService
+    channel_subscriptions: ChannelSubscriptionService
+    connections: ConnectionService
 
     def apps(self) -> AppService:
         """Only the CLI creates apps; the Lambda functions have no SSM write permission."""
@@ -34,12 +40,17 @@ class Services:
 
 def build_services(config: Settings, dynamodb_client: object) -> Services:
     repository = Repository(dynamodb_client, config.table_name)
+    authenticator = Authenticator(repository)
+    subscriptions = SubscriptionService(repository, EndpointPolicy.from_setting(config.extra_push_hosts))
     return Services(
         settings=config,
         repository=repository,
-        authenticator=Authenticator(repository),
+        authenticator=authenticator,
         sessions=SessionService(repository),
-        subscriptions=SubscriptionService(repository, EndpointPolicy.from_setting(config.extra_push_hosts)),
+        subscriptions=subscriptions,
+        topics=TopicService(repository),
+        channel_subscriptions=ChannelSubscriptionService(repository, subscriptions),
+        connections=ConnectionService(repository, authenticator),
     )
 
 

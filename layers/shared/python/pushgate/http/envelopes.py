@@ -6,14 +6,17 @@ Each surface of the contract words errors its own way (doBoard's error_no with H
 from __future__ import annotations
 
 import json
+import re
+import uuid
 from collections.abc import Callable
+from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
 
 from pushgate import errors
 from pushgate.observability import logger
 
-ErrorMapper = Callable[[Exception], Response]
+ErrorMapper = Callable[[Exception, dict[str, Any]], Response]  # (error, the API Gateway event)
 
 
 def json_response(status: int, body: object, headers: dict[str, str] | None = None) -> Response:
@@ -56,7 +59,7 @@ def _account_error(status: int, number: int, message: str) -> Response:
 
 
 def account_errors(field_errors: dict[tuple[type[errors.FieldError], str], tuple[int, str]]) -> ErrorMapper:
-    def to_response(error: Exception) -> Response:
+    def to_response(error: Exception, event: dict[str, Any]) -> Response:
         if isinstance(error, errors.FieldError):
             for (kind, field), (number, message) in field_errors.items():
                 if isinstance(error, kind) and error.field == field:
@@ -90,9 +93,13 @@ def _pushy_error(status: int, code: str, message: str) -> Response:
     return json_response(status, {"code": code, "error": message})
 
 
-def pushy_errors(error: Exception) -> Response:
+def pushy_errors(error: Exception, event: dict[str, Any]) -> Response:
     if isinstance(error, errors.Unauthenticated):
         return _pushy_error(401, "INVALID_API_KEY", "The provided API key is invalid.")
+    if isinstance(error, errors.UnknownDeviceToken):
+        return _pushy_error(400, "INVALID_DEVICE_TOKEN", "The provided device token is invalid.")
+    if isinstance(error, errors.InvalidCursor):
+        return _pushy_error(400, "INVALID_PARAM", "Invalid parameter: cursor (not one this listing handed out).")
     if isinstance(error, errors.FieldError):
         return _pushy_error(400, "INVALID_PARAM", f"Invalid parameter: {error.field} ({error.detail or error.reason}).")
     if isinstance(error, errors.MalformedBody):
@@ -103,3 +110,149 @@ def pushy_errors(error: Exception) -> Response:
         return _pushy_error(503, "INTERNAL_ERROR", "Busy, please retry.")
     _log_unexpected(error)
     return _pushy_error(500, "INTERNAL_ERROR", "An internal error occurred.")
+
+
+# -- CONTRACT §3, the device API (IMKIT): {"RC", "RM", "error": {"code", "message"}} --------
+
+
+def _imkit_error(status: int, reason: str, code: str, message: str) -> Response:
+    return json_response(status, {"RC": status, "RM": reason, "error": {"code": code, "message": message}})
+
+
+# The device API names fields as its clients send them.
+IMKIT_FIELD_NAMES = {"endpoint": "subscription.endpoint", "p256dh": "subscription.keys.p256dh", "auth": "subscription.keys.auth"}
+
+
+def imkit_errors(error: Exception, event: dict[str, Any]) -> Response:
+    if isinstance(error, errors.Unauthenticated):
+        return _imkit_error(401, "Unauthorized", "INVALID_TOKEN", "Invalid or expired token")
+    if isinstance(error, errors.FieldMissing) and error.field in ("type", "deviceId"):
+        return _imkit_error(400, "Bad Request", "MISSING_PARAMETER", "type and deviceId are required")
+    if isinstance(error, errors.FieldError):
+        field = IMKIT_FIELD_NAMES.get(error.field, error.field)
+        return _imkit_error(400, "Bad Request", "INVALID_PARAMETER", f"{field} is {_field_problem(error)}")
+    if isinstance(error, errors.MalformedBody):
+        return _imkit_error(400, "Bad Request", "INVALID_PARAMETER", "body must be a JSON object")
+    if isinstance(error, errors.OwnedByAnotherUser):
+        return _imkit_error(409, "Conflict", "DEVICE_OWNED_BY_ANOTHER_USER", "token belongs to another user")
+    if isinstance(error, errors.BodyTooLarge):
+        return _imkit_error(413, "Payload Too Large", "PAYLOAD_TOO_LARGE", "body is over 64 KiB")
+    if isinstance(error, errors.ConcurrentUpdate):
+        return _imkit_error(503, "Service Unavailable", "BUSY", "please retry")
+    _log_unexpected(error)
+    return _imkit_error(500, "Internal Server Error", "INTERNAL_ERROR", "internal error")
+
+
+def _field_problem(error: errors.FieldError) -> str:
+    if isinstance(error, errors.FieldMissing):
+        return "required"
+    if isinstance(error, errors.FieldTooLong):
+        return "too long"
+    return f"invalid ({error.detail})" if error.detail else "invalid"
+
+
+# -- CONTRACT §5, the channel subscriptions API (Notiflows) -----------------------------------
+
+ERROR_DOCS_URL = "/docs/errors"
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+def notiflows_request_id(event: dict[str, Any]) -> str:
+    """The client's x-request-id when it is a sane token, else one derived from API Gateway's
+    request id; the same value goes in the response header and in every error body."""
+    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+    offered = headers.get("x-request-id") or ""
+    if _REQUEST_ID.match(offered):
+        return offered
+    gateway_id = (event.get("requestContext") or {}).get("requestId") or ""
+    return "req_" + (re.sub(r"[^A-Za-z0-9]", "", gateway_id) or uuid.uuid4().hex)
+
+
+def notiflows_response(event: dict[str, Any], status: int, body: object | None) -> Response:
+    headers = {"x-request-id": notiflows_request_id(event)}
+    if body is None:
+        return Response(status_code=status, body="", headers=headers)
+    return json_response(status, body, headers)
+
+
+def _notiflows_error(event: dict[str, Any], status: int, code: str, message: str, details: dict[str, Any] | None = None) -> Response:
+    request_id = notiflows_request_id(event)
+    body = {
+        "error": {
+            "type": f"{ERROR_DOCS_URL}#{code}-{status}",
+            "code": code,
+            "message": message,
+            "status": status,
+            "request_id": request_id,
+            "details": details or {},
+        }
+    }
+    return json_response(status, body, {"x-request-id": request_id})
+
+
+NOTIFLOWS_FIELD_NAMES = {"endpoint": "identifier", "p256dh": "settings.p256dh", "auth": "settings.auth"}
+
+
+def notiflows_errors(error: Exception, event: dict[str, Any]) -> Response:
+    if isinstance(error, errors.Unauthenticated):
+        return _notiflows_error(event, 401, "unauthenticated", "Invalid API key or user token", {"auth": "api_key"})
+    if isinstance(error, errors.NotFound):
+        return _notiflows_error(event, 404, "not_found", f"{error.what.capitalize()} not found", {"resource": error.what})
+    if isinstance(error, errors.InvalidValue) and error.detail == "invalid_uuid":
+        return _notiflows_error(event, 400, "bad_request", f"{error.field} is not a UUID", {"reason": "invalid_uuid", "param": error.field})
+    if isinstance(error, errors.FieldError):
+        field = NOTIFLOWS_FIELD_NAMES.get(error.field, error.field)
+        problem = _field_problem(error)
+        reason = {errors.FieldMissing: "required", errors.FieldTooLong: "too_long"}.get(type(error), "invalid")
+        return _notiflows_error(event, 400, "bad_request", f"{field} is {problem}",
+                                {"reason": "invalid_param", "param": field, "fields": [{"field": field, "message": f"is {problem}", "reason": reason}]})
+    if isinstance(error, errors.MalformedBody):
+        return _notiflows_error(event, 400, "bad_request", "Request body is not a JSON object", {"reason": "invalid_json"})
+    if isinstance(error, errors.OwnedByAnotherUser):
+        return _notiflows_error(event, 409, "conflict", "identifier is subscribed by another user", {"param": "identifier"})
+    if isinstance(error, errors.BodyTooLarge):
+        return _notiflows_error(event, 413, "payload_too_large", "Request body is over 64 KiB", {"limit": 65536})
+    if isinstance(error, errors.ConcurrentUpdate):
+        return _notiflows_error(event, 503, "unavailable", "Please retry", {"retry_after": 1})
+    _log_unexpected(error)
+    return _notiflows_error(event, 500, "internal_error", "Internal error")
+
+
+# -- CONTRACT §1, WebSocket commands: {"cmd": "error", "src", "val"} --------------------------
+
+WS_SUBSCRIPTION_SHAPE = "subscription must include endpoint, keys.p256dh and keys.auth"
+
+
+def websocket_error_reason(command: str | None, error: Exception) -> str:
+    """The seed's `val` for an error of `command`."""
+    if isinstance(error, errors.Unauthenticated):
+        return "Invalid token" if command == "auth" else "Not authenticated"
+    if command == "push_subscribe":
+        if isinstance(error, errors.FieldMissing) and error.field == "subscription":
+            return "Missing subscription object"
+        if isinstance(error, (errors.FieldMissing, errors.InvalidValue)):
+            return WS_SUBSCRIPTION_SHAPE
+        if isinstance(error, errors.InvalidEndpoint) or (isinstance(error, errors.FieldTooLong) and error.field == "endpoint"):
+            return "Invalid push endpoint"
+        if isinstance(error, (errors.InvalidP256dh, errors.InvalidAuthSecret, errors.FieldTooLong)):
+            return "Invalid subscription keys"
+        if isinstance(error, errors.OwnedByAnotherUser):
+            return "Endpoint belongs to another user"
+        _log_unexpected(error)
+        return "Failed to save subscription"
+    if command == "push_unsubscribe":
+        if isinstance(error, errors.FieldMissing):
+            return "Missing endpoint"
+        if isinstance(error, errors.FieldError):
+            return "Invalid push endpoint"
+        _log_unexpected(error)
+        return "Failed to remove subscription"
+    if command == "push_get_vapid":
+        _log_unexpected(error)
+        return "VAPID keys not configured on this server"
+    _log_unexpected(error)
+    return "Internal error"
+
+
+def websocket_error(command: str | None, reason: str) -> dict[str, Any]:
+    return {"cmd": "error", "src": command, "val": reason}

@@ -14,7 +14,7 @@ def http_resolver(errors: ErrorMapper) -> APIGatewayHttpResolver:
 
     @app.exception_handler(Exception)
     def _to_envelope(error: Exception):  # noqa: ANN202 - Powertools inspects the registration only
-        return errors(error)
+        return errors(error, app.current_event.raw_event)
 
     return app
 

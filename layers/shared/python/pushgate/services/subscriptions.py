@@ -1,10 +1,12 @@
-"""Registering and removing Web Push subscriptions, with the ownership rule of CONTRACT §6.
+"""Registering and removing subscriptions, with the ownership rule of CONTRACT §6.
 
 Every surface (WebSocket, account API, device API, channel API) comes through here, so the same
-endpoint is the same record whichever door it came in by."""
+endpoint or native token is the same record whichever door it came in by."""
 
 from __future__ import annotations
 
+import hashlib
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,6 +34,15 @@ from pushgate.validation import (
 )
 
 MAX_ATTEMPTS = 5
+MAX_NATIVE_TOKEN_LENGTH = 4096
+MAX_DEVICE_ID_LENGTH = 256
+_NATIVE_TOKEN = re.compile(r"^[\x21-\x7e]+$")
+_INVALID = {"endpoint": InvalidEndpoint, "p256dh": InvalidP256dh, "auth": InvalidAuthSecret}
+
+
+def policy_error(field: str) -> FieldError:
+    """A non-string value is reported as that field being invalid."""
+    return _INVALID[field](field, "must be a string")
 
 
 @dataclass(frozen=True)
@@ -51,31 +62,67 @@ class WebSubscription:
             limit = MAX_ENDPOINT_LENGTH if name == "endpoint" else MAX_KEY_FIELD_LENGTH
             if isinstance(value, str) and len(value) > limit:
                 raise FieldTooLong(name)
-        if not isinstance(endpoint, str):
-            raise policy_error("endpoint")
-        policy.check(endpoint)
-        for name in ("p256dh", "auth"):
-            if not isinstance(fields[name], str):
+        for name, value in fields.items():
+            if not isinstance(value, str):
                 raise policy_error(name)
+        policy.check(endpoint)  # type: ignore[arg-type]
         return cls(endpoint, WebPushKeys(p256dh=check_p256dh(p256dh), auth=check_auth_secret(auth)))  # type: ignore[arg-type]
 
 
-_INVALID = {"endpoint": InvalidEndpoint, "p256dh": InvalidP256dh, "auth": InvalidAuthSecret}
+def check_native_token(token: object, field: str = "token") -> str:
+    if token is None or token == "":
+        raise FieldMissing(field)
+    if not isinstance(token, str) or not _NATIVE_TOKEN.match(token):
+        raise InvalidValue(field, "printable characters without spaces")
+    if len(token) > MAX_NATIVE_TOKEN_LENGTH:
+        raise FieldTooLong(field)
+    return token
 
 
-def policy_error(field: str) -> FieldError:
-    """A non-string value is reported as that field being invalid."""
-    return _INVALID[field](field, "must be a string")
+def check_device_id(device_id: object, field: str = "deviceId") -> str:
+    if device_id is None or device_id == "":
+        raise FieldMissing(field)
+    if not isinstance(device_id, str) or not device_id.isprintable():
+        raise InvalidValue(field, "a string of printable characters")
+    if len(device_id) > MAX_DEVICE_ID_LENGTH:
+        raise FieldTooLong(field)
+    return device_id
 
 
-def check_unsubscribe_endpoint(endpoint: object) -> str:
+def check_unsubscribe_endpoint(endpoint: object, field: str = "endpoint") -> str:
+    """Only presence and length: an endpoint that was never valid simply matches nothing."""
     if endpoint is None or endpoint == "":
-        raise FieldMissing("endpoint")
+        raise FieldMissing(field)
     if not isinstance(endpoint, str):
-        raise InvalidValue("endpoint", "must be a string")
+        raise InvalidValue(field, "must be a string")
     if len(endpoint) > MAX_ENDPOINT_LENGTH:
-        raise FieldTooLong("endpoint")
+        raise FieldTooLong(field)
     return endpoint
+
+
+@dataclass(frozen=True)
+class Registration:
+    """What a client registers: a web subscription (token = endpoint, with keys) or a native token."""
+
+    type: DeviceType
+    token: str
+    keys: WebPushKeys | None = None
+    channel_id: str | None = None
+    device_id: str | None = None
+
+    @classmethod
+    def web(cls, subscription: WebSubscription, channel_id: str | None = None, device_id: str | None = None) -> "Registration":
+        return cls(DeviceType.WEB, subscription.endpoint, subscription.keys, channel_id, device_id)
+
+
+@dataclass(frozen=True)
+class Registered:
+    device: Device
+    created: bool  # False when the caller already held this subscription, active
+
+
+def device_pointer_hash(user_id: str, device_type: DeviceType, device_id: str) -> str:
+    return hashlib.sha256("\x00".join((user_id, device_type.value, device_id)).encode()).hexdigest()
 
 
 class SubscriptionService:
@@ -84,26 +131,30 @@ class SubscriptionService:
         self.policy = policy
         self._clock = clock
 
-    def subscribe_web(self, caller: Caller, subscription: WebSubscription) -> Device:
-        """Create, reactivate or (same browser only) move the subscription; returns it as stored."""
-        app_id, key = caller.app.app_id, token_hash(subscription.endpoint)
+    # -- registering ---------------------------------------------------------------------------
+
+    def register(self, caller: Caller, registration: Registration) -> Registered:
+        """Create, reactivate, refresh or (same browser only) move the subscription."""
+        app_id, key = caller.app.app_id, token_hash(registration.token)
         for _ in range(MAX_ATTEMPTS):
             current = self._repository.get_device(app_id, key)
+            held_by_caller = current is not None and current.active and current.user_id == caller.user_id
             if current is not None and current.active and current.user_id != caller.user_id:
-                if current.keys != subscription.keys:
+                # Only the same browser (identical keys) may move; native tokens cannot prove it.
+                if current.keys is None or current.keys != registration.keys:
                     raise OwnedByAnotherUser()
             now = int(self._clock())
             device = Device(
                 app_id=app_id,
                 token_hash=key,
-                token=subscription.endpoint,
-                type=DeviceType.WEB,
+                token=registration.token,
+                type=registration.type,
                 user_id=caller.user_id,
                 status=SubscriptionStatus.ACTIVE,
                 subscription_id=current.subscription_id if current else self._repository.next_subscription_id(app_id),
-                keys=subscription.keys,
-                channel_id=caller.app.webpush_channel_id,
-                device_id=current.device_id if current and current.user_id == caller.user_id else None,
+                keys=registration.keys,
+                channel_id=registration.channel_id or (current.channel_id if current else None) or self._default_channel(caller, registration),
+                device_id=registration.device_id or (current.device_id if current and current.user_id == caller.user_id else None),
                 created_at=current.created_at if current else now,
                 updated_at=now,
                 version=current.version + 1 if current else 1,
@@ -112,12 +163,74 @@ class SubscriptionService:
                 self._repository.save_device(device, expected_version=current.version if current else None)
             except ConditionFailed:
                 continue  # someone changed it between our read and write: decide again on fresh state
+            if current is not None and (current.keys != device.keys or current.type != device.type):
+                self._repository.refresh_topic_edges(device)
+            return Registered(device, created=not held_by_caller)
+        raise ConcurrentUpdate()
+
+    @staticmethod
+    def _default_channel(caller: Caller, registration: Registration) -> str | None:
+        return caller.app.webpush_channel_id if registration.type is DeviceType.WEB else None
+
+    def subscribe_web(self, caller: Caller, subscription: WebSubscription) -> Device:
+        return self.register(caller, Registration.web(subscription)).device
+
+    def register_in_channel(self, caller: Caller, subscription: WebSubscription, channel_id: str) -> Registered:
+        return self.register(caller, Registration.web(subscription, channel_id))
+
+    def subscribe_device(self, caller: Caller, registration: Registration) -> Device:
+        """CONTRACT §3: one record per (user, type, deviceId); re-subscribing replaces its token."""
+        assert registration.device_id is not None
+        pointer = device_pointer_hash(caller.user_id, registration.type, registration.device_id)
+        for _ in range(MAX_ATTEMPTS):
+            previous = self._repository.get_device_pointer(caller.app.app_id, pointer)
+            device = self.register(caller, registration).device
+            if previous == device.token_hash:
+                return device
+            try:
+                self._repository.set_device_pointer(caller.app.app_id, pointer, device.token_hash, expected=previous)
+            except ConditionFailed:
+                continue  # a concurrent subscribe of the same deviceId moved the pointer: go again
+            if previous is not None:
+                self._deactivate(caller, previous, only_device_id=registration.device_id)
             return device
         raise ConcurrentUpdate()
 
+    # -- removing ------------------------------------------------------------------------------
+
+    def _deactivate(self, caller: Caller, key: str, only_device_id: str | None = None,
+                    status: SubscriptionStatus = SubscriptionStatus.REMOVED) -> bool:
+        """Soft-delete the caller's active subscription and drop its topics. False when there was
+        nothing of the caller's to remove (absent, inactive, another user's)."""
+        app_id = caller.app.app_id
+        if only_device_id is not None:
+            current = self._repository.get_device(app_id, key)
+            if current is None or current.device_id != only_device_id:
+                return False  # the old token now serves another deviceId: leave it
+        if not self._repository.set_device_status(app_id, key, caller.user_id, status, int(self._clock())):
+            return False
+        for topic in self._repository.device_topics(app_id, key):
+            self._repository.remove_topic(app_id, key, topic)
+        return True
+
+    def unsubscribe_token(self, caller: Caller, token: str) -> bool:
+        return self._deactivate(caller, token_hash(token))
+
     def unsubscribe_web(self, caller: Caller, endpoint: str) -> bool:
-        """Soft-delete the caller's subscription; False (and nothing changed) when the caller holds
-        no active subscription for that endpoint."""
-        return self._repository.set_device_status(
-            caller.app.app_id, token_hash(endpoint), caller.user_id, SubscriptionStatus.REMOVED, int(self._clock())
-        )
+        return self.unsubscribe_token(caller, endpoint)
+
+    def unsubscribe_device(self, caller: Caller, device_type: DeviceType, device_id: str) -> int:
+        """CONTRACT §3: the number of records removed (0 or 1); idempotent."""
+        pointer = device_pointer_hash(caller.user_id, device_type, device_id)
+        key = self._repository.get_device_pointer(caller.app.app_id, pointer)
+        if key is None:
+            return 0
+        removed = self._deactivate(caller, key, only_device_id=device_id)
+        self._repository.delete_device_pointer(caller.app.app_id, pointer, expected=key)
+        return 1 if removed else 0
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def active_for_user(self, caller: Caller, channel_id: str | None = None) -> list[Device]:
+        devices = self._repository.user_devices(caller.app.app_id, caller.user_id)
+        return [d for d in devices if d.active and (channel_id is None or d.channel_id == channel_id)]

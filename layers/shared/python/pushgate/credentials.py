@@ -130,3 +130,27 @@ class Authenticator:
         if account_id != session.account_id or app.account_id != session.account_id:
             raise Forbidden()
         return Caller(app=app, user_id=session.user_id)
+
+    def device_api_caller(self, headers: dict[str, str], client_id: object) -> Caller:
+        """CONTRACT §3: IM-CLIENT-KEY + IM-Authorization (session or user JWT), or the server-side
+        IM-API-KEY acting for the user named by clientId."""
+        if headers.get("im-api-key"):
+            app = self.app_for_secret_key(headers["im-api-key"])
+            return Caller(app=app, user_id=check_user_id(client_id, "clientId"))
+        app = self.app_for_public_key(headers.get("im-client-key"))
+        token = headers.get("im-authorization") or ""
+        return self.caller_for_token(app, token.removeprefix("Bearer ").strip())
+
+    def channel_api_caller(self, headers: dict[str, str], development_mode: bool) -> Caller:
+        """CONTRACT §5: x-notiflows-api-key + an RS256 user JWT in x-notiflows-user-key; the bare
+        x-notiflows-user-id header only where development mode was switched on."""
+        app = self.app_for_public_key(headers.get("x-notiflows-api-key"))
+        user_key = headers.get("x-notiflows-user-key")
+        if user_key:
+            return Caller(app=app, user_id=self.user_from_jwt(app, user_key))
+        if development_mode and headers.get("x-notiflows-user-id"):
+            try:
+                return Caller(app=app, user_id=check_user_id(headers["x-notiflows-user-id"]))
+            except PushgateError as error:
+                raise Unauthenticated() from error
+        raise Unauthenticated()

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import warnings
+
 from aws_lambda_powertools import Logger, Metrics, Tracer
+
+# Most invocations publish no business metric; Powertools warns on each of those, which is noise.
+warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
 
 logger = Logger()
 tracer = Tracer()

@@ -1,0 +1,23 @@
+"""POST /user/v1/channels/{channel_id}/subscriptions (CONTRACT §5): 201 created, 200 updated in place."""
+
+from pushgate.http.envelopes import notiflows_errors, notiflows_response
+from pushgate.http.inputs import lower_headers
+from pushgate.http.request import json_body
+from pushgate.http.resolver import http_entry, http_resolver
+from pushgate.http.views import channel_subscription
+from pushgate.wiring import services
+
+app = http_resolver(notiflows_errors)
+pushgate = services()
+
+
+@app.post("/user/v1/channels/<channel_id>/subscriptions")
+def upsert(channel_id: str):  # noqa: ANN201 - a Powertools Response
+    event = app.current_event.raw_event
+    caller = pushgate.authenticator.channel_api_caller(lower_headers(event), pushgate.settings.development_mode)
+    body = json_body(event)
+    registered = pushgate.channel_subscriptions.upsert(caller, channel_id, body.get("identifier"), body.get("settings"))
+    return notiflows_response(event, 201 if registered.created else 200, channel_subscription(registered.device))
+
+
+lambda_handler = http_entry(app)

@@ -1,0 +1,22 @@
+"""Response bodies that more than one function returns."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from pushgate.models import Device
+
+
+def iso_time(epoch_seconds: int) -> str:
+    return datetime.fromtimestamp(epoch_seconds, UTC).isoformat().replace("+00:00", "Z")
+
+
+def channel_subscription(device: Device) -> dict[str, str | None]:
+    """CONTRACT §5: {id, channel_id, identifier, created_at, updated_at}; the keys stay private."""
+    return {
+        "id": device.token_hash,
+        "channel_id": device.channel_id,
+        "identifier": device.token,
+        "created_at": iso_time(device.created_at),
+        "updated_at": iso_time(device.updated_at),
+    }

@@ -33,9 +33,10 @@ class Services:
     channel_subscriptions: ChannelSubscriptionService
     connections: ConnectionService
 
-    def apps(self) -> AppService:
-        """Only the CLI creates apps; the Lambda functions have no SSM write permission."""
-        return AppService(self.repository, SsmSecretStore(boto3.client("ssm")), self.settings.ssm_prefix)
+    def apps(self, ssm_client: object | None = None) -> AppService:
+        """Only the CLI and the local stack create apps; the Lambda functions have no SSM write
+        permission."""
+        return AppService(self.repository, SsmSecretStore(ssm_client or boto3.client("ssm")), self.settings.ssm_prefix)
 
 
 def build_services(config: Settings, dynamodb_client: object) -> Services:

@@ -73,14 +73,17 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
 
     for name, value in TEST_ENV.items():
         monkeypatch.setenv(name, value)
-    config.settings.cache_clear()
-    wiring.services.cache_clear()
+    def clear_caches() -> None:
+        config.settings.cache_clear()
+        for factory in (wiring.services, wiring.push_service, wiring.fanout_service, wiring.delivery_service, wiring.sqs_client):
+            factory.cache_clear()
+
+    clear_caches()
     with mock_aws():
         dynamodb = boto3.client("dynamodb")
         dynamodb.create_table(**table_definition(table_name=TABLE_NAME))
-        yield {"dynamodb": dynamodb, "ssm": boto3.client("ssm")}
-    config.settings.cache_clear()
-    wiring.services.cache_clear()
+        yield {"dynamodb": dynamodb, "ssm": boto3.client("ssm"), "sqs": boto3.client("sqs")}
+    clear_caches()
 
 
 @pytest.fixture

@@ -22,6 +22,10 @@ class Settings:
     ssm_prefix: str = "/pushgate/dev"
     extra_push_hosts: tuple[str, ...] = field(default_factory=tuple)
     development_mode: bool = False
+    fanout_queue_url: str | None = None
+    delivery_queue_url: str | None = None
+    delivery_dead_letter_queue_url: str | None = None
+    vapid_subject: str = "mailto:push@example.com"
 
     @classmethod
     def from_env(cls, environ: os._Environ[str] | dict[str, str] | None = None) -> "Settings":
@@ -33,6 +37,10 @@ class Settings:
             ssm_prefix=env.get("PUSHGATE_SSM_PREFIX", f"/pushgate/{stage}").rstrip("/"),
             extra_push_hosts=_host_list(env.get("PUSHGATE_EXTRA_PUSH_HOSTS")),
             development_mode=_flag(env.get("PUSHGATE_DEVELOPMENT_MODE")),
+            fanout_queue_url=env.get("FANOUT_QUEUE_URL") or None,
+            delivery_queue_url=env.get("DELIVERY_QUEUE_URL") or None,
+            delivery_dead_letter_queue_url=env.get("DELIVERY_DLQ_URL") or None,
+            vapid_subject=env.get("PUSHGATE_VAPID_SUBJECT") or "mailto:push@example.com",
         )
 
 

@@ -80,3 +80,7 @@ class UnknownDeviceToken(PushgateError):
 
 class InvalidCursor(PushgateError):
     """A pagination cursor that this server did not hand out for this listing."""
+
+
+class PayloadTooLarge(PushgateError):
+    """The Web Push payload would exceed 3993 bytes of plaintext (RFC 8291 §4, CONTRACT §4)."""

@@ -67,3 +67,10 @@ def connection_pk(connection_id: str) -> str:
 
 
 CONNECTION_SK = "CONN"
+
+
+def push_pk(push_id: str) -> str:
+    return f"PUSH#{push_id}"
+
+
+PUSH_SK = "PUSH"

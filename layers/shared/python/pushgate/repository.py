@@ -13,6 +13,7 @@ from botocore.exceptions import ClientError
 
 from pushgate import keys
 from pushgate.models import App, Channel, Connection, Device, Session, SubscriptionStatus
+from pushgate.pushes import Push
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -426,3 +427,118 @@ class Repository:
 
     def delete_connection(self, connection_id: str) -> None:
         self._client.delete_item(TableName=self._table, Key=_to_ddb({"PK": keys.connection_pk(connection_id), "SK": keys.CONNECTION_SK}))
+
+    # -- pushes and delivery (CONTRACT §4, §7) ---------------------------------------------------
+
+    def create_push(self, push: Push, expires_at: int) -> None:
+        item = {"PK": keys.push_pk(push.push_id), "SK": keys.PUSH_SK, "entity": "Push", "expires_at": expires_at, **push.model_dump(mode="json")}
+        self._put_if_absent(item)
+
+    def get_push(self, push_id: str) -> Push | None:
+        item = self._get(keys.push_pk(push_id), keys.PUSH_SK)
+        return Push.model_validate(item) if item else None
+
+    def cancel_push(self, app_id: str, push_id: str) -> bool:
+        """False when there is no such push in this app."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=_to_ddb({"PK": keys.push_pk(push_id), "SK": keys.PUSH_SK}),
+                UpdateExpression="SET #cancelled = :true",
+                ConditionExpression="#app = :app",
+                ExpressionAttributeNames={"#cancelled": "cancelled", "#app": "app_id"},
+                ExpressionAttributeValues=_to_ddb({":true": True, ":app": app_id}),
+            )
+        except ClientError as error:
+            if _is_condition_failure(error):
+                return False
+            raise
+        return True
+
+    def add_push_counts(self, push_id: str, deltas: dict[str, int]) -> None:
+        """One write per batch, whatever its size: the counts of GET /pushes/{id} are ADDs."""
+        deltas = {name: delta for name, delta in deltas.items() if delta}
+        if not deltas:
+            return
+        names = {f"#c{i}": name for i, name in enumerate(deltas)}
+        values = {f":c{i}": delta for i, delta in enumerate(deltas.values())}
+        self._client.update_item(
+            TableName=self._table,
+            Key=_to_ddb({"PK": keys.push_pk(push_id), "SK": keys.PUSH_SK}),
+            UpdateExpression="ADD " + ", ".join(f"#c{i} :c{i}" for i in range(len(deltas))),
+            ConditionExpression="attribute_exists(PK)",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=_to_ddb(values),
+        )
+
+    def devices_by_hash(self, app_id: str, token_hashes: list[str]) -> list[Device]:
+        """BatchGetItem, 100 keys a call, retrying what DynamoDB leaves unprocessed."""
+        found: list[Device] = []
+        for start in range(0, len(token_hashes), 100):
+            request = {self._table: {"Keys": [_to_ddb({"PK": keys.device_pk(app_id, th), "SK": keys.DEVICE_SK}) for th in token_hashes[start : start + 100]]}}
+            for _ in range(8):
+                response = self._client.batch_get_item(RequestItems=request)
+                found.extend(Device.model_validate(_from_ddb(item)) for item in response.get("Responses", {}).get(self._table, []))
+                request = response.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+        return found
+
+    def expire_device(self, app_id: str, token_hash: str, p256dh: str | None, auth: str | None, now: int) -> bool:
+        """Mark a subscription EXPIRED after its push service said 404/410, only if it still holds
+        the keys we sent to: a concurrent re-subscribe with new keys survives."""
+        condition = "#status = :active"
+        values: dict[str, Any] = {":status": SubscriptionStatus.EXPIRED.value, ":now": now, ":one": 1, ":active": SubscriptionStatus.ACTIVE.value}
+        names = {"#status": "status", "#updated": "updated_at", "#version": "version"}
+        if p256dh is not None and auth is not None:
+            condition += " AND #keys.#p256dh = :p256dh AND #keys.#auth = :auth"
+            names.update({"#keys": "keys", "#p256dh": "p256dh", "#auth": "auth"})
+            values.update({":p256dh": p256dh, ":auth": auth})
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=_to_ddb({"PK": keys.device_pk(app_id, token_hash), "SK": keys.DEVICE_SK}),
+                UpdateExpression="SET #status = :status, #updated = :now ADD #version :one",
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=_to_ddb(values),
+            )
+        except ClientError as error:
+            if _is_condition_failure(error):
+                return False
+            raise
+        return True
+
+    def record_delivery_success(self, app_id: str, token_hash: str, now: int, topic: str | None) -> None:
+        """Stamp the device (and the topic edge the target came through, which carries the stamp
+        fan-out reads) so the sender can skip the write while the stamp is fresh."""
+        targets = [(keys.DEVICE_SK, "SET #success = :now, #failures = :zero")]
+        if topic is not None:
+            targets.append((keys.topic_sk(topic), "SET #success = :now"))
+        for sort_key, expression in targets:
+            try:
+                self._client.update_item(
+                    TableName=self._table,
+                    Key=_to_ddb({"PK": keys.device_pk(app_id, token_hash), "SK": sort_key}),
+                    UpdateExpression=expression,
+                    ConditionExpression="attribute_exists(PK)",
+                    ExpressionAttributeNames={"#success": "last_success_at", **({"#failures": "failure_count"} if "#failures" in expression else {})},
+                    ExpressionAttributeValues=_to_ddb({":now": now, **({":zero": 0} if ":zero" in expression else {})}),
+                )
+            except ClientError as error:
+                if not _is_condition_failure(error):  # removed meanwhile: nothing to stamp
+                    raise
+
+    def record_delivery_failure(self, app_id: str, token_hash: str, now: int) -> None:
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=_to_ddb({"PK": keys.device_pk(app_id, token_hash), "SK": keys.DEVICE_SK}),
+                UpdateExpression="SET #failed_at = :now ADD #failures :one",
+                ConditionExpression="attribute_exists(PK)",
+                ExpressionAttributeNames={"#failed_at": "last_failure_at", "#failures": "failure_count"},
+                ExpressionAttributeValues=_to_ddb({":now": now, ":one": 1}),
+            )
+        except ClientError as error:
+            if not _is_condition_failure(error):
+                raise

@@ -33,6 +33,9 @@ EXACT_PUSH_HOSTS = frozenset(
 # Matched as "the host itself or any sub-domain of it".
 SUFFIX_PUSH_HOSTS = ("notify.windows.com", "push.apple.com")  # Edge on Windows (WNS); Apple
 
+# CONTRACT §4: topics are case-sensitive names of 1-100 characters.
+TOPIC_NAME = re.compile(r"^[a-zA-Z0-9\-_.]{1,100}$")
+
 _PRINTABLE_ASCII = re.compile(r"^[\x21-\x7e]+$")
 _BASE64URL = re.compile(r"^[A-Za-z0-9_-]+={0,2}$")
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import boto3
 
@@ -18,8 +19,14 @@ from pushgate.services.channels import ChannelSubscriptionService
 from pushgate.services.connections import ConnectionService
 from pushgate.services.sessions import SessionService
 from pushgate.services.subscriptions import SubscriptionService
+from pushgate.queues import Queue
+from pushgate.services.fanout import FanoutService
+from pushgate.services.pushes import PushService
 from pushgate.services.topics import TopicService
 from pushgate.validation import EndpointPolicy
+
+if TYPE_CHECKING:
+    from pushgate.services.delivery import DeliveryService
 
 
 @dataclass(frozen=True)
@@ -58,3 +65,61 @@ def build_services(config: Settings, dynamodb_client: object) -> Services:
 @lru_cache(maxsize=1)
 def services() -> Services:
     return build_services(settings(), boto3.client("dynamodb"))
+
+
+def _queue(url: str | None, name: str) -> Queue:
+    if not url:
+        raise RuntimeError(f"{name} is not set: this function is not wired to that queue")
+    return Queue(sqs_client(), url)
+
+
+@lru_cache(maxsize=1)
+def sqs_client():  # noqa: ANN201 - a boto3 SQS client
+    return boto3.client("sqs")
+
+
+@lru_cache(maxsize=1)
+def push_service() -> PushService:
+    """Functions that only read or cancel pushes have no queue to send to."""
+    url = settings().fanout_queue_url
+    return PushService(services().repository, _queue(url, "FANOUT_QUEUE_URL") if url else None)
+
+
+@lru_cache(maxsize=1)
+def fanout_service() -> FanoutService:
+    config = settings()
+    return FanoutService(
+        services().repository,
+        _queue(config.delivery_queue_url, "DELIVERY_QUEUE_URL"),
+        _queue(config.fanout_queue_url, "FANOUT_QUEUE_URL"),
+    )
+
+
+SENDER_CONCURRENCY = 50
+
+
+@lru_cache(maxsize=1)
+def delivery_service() -> DeliveryService:
+    """The Web Push sender's use case. Its modules are imported here, not at the top, so the API
+    functions never load delivery code at cold start."""
+    from aws_lambda_powertools.utilities import parameters
+
+    from pushgate.delivery.keepalive import KeepAliveTransport
+    from pushgate.sender import ChannelTransport
+    from pushgate.services.delivery import DeliveryService
+
+    config, core = settings(), services()
+    transport = ChannelTransport(
+        core.repository,
+        read_secret=lambda name: parameters.get_parameter(name, decrypt=True, max_age=300),
+        subject=config.vapid_subject,
+        policy=core.subscriptions.policy,
+        session=KeepAliveTransport(pool_size=SENDER_CONCURRENCY),  # one pool per container, reused across batches
+        concurrency=SENDER_CONCURRENCY,
+    )
+    return DeliveryService(
+        core.repository,
+        _queue(config.delivery_queue_url, "DELIVERY_QUEUE_URL"),
+        _queue(config.delivery_dead_letter_queue_url, "DELIVERY_DLQ_URL"),
+        transport,
+    )

@@ -98,6 +98,10 @@ def pushy_errors(error: Exception, event: dict[str, Any]) -> Response:
         return _pushy_error(401, "INVALID_API_KEY", "The provided API key is invalid.")
     if isinstance(error, errors.UnknownDeviceToken):
         return _pushy_error(400, "INVALID_DEVICE_TOKEN", "The provided device token is invalid.")
+    if isinstance(error, errors.PayloadTooLarge):
+        return _pushy_error(400, "PAYLOAD_TOO_LARGE", "The push payload is over 3993 bytes; shorten notification or data.")
+    if isinstance(error, errors.NotFound) and error.what == "push":
+        return _pushy_error(404, "INVALID_PUSH_ID", "The provided push ID is invalid or does not exist.")
     if isinstance(error, errors.InvalidCursor):
         return _pushy_error(400, "INVALID_PARAM", "Invalid parameter: cursor (not one this listing handed out).")
     if isinstance(error, errors.FieldError):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from pushgate.models import Device
+from pushgate.pushes import Push
 
 
 def iso_time(epoch_seconds: int) -> str:
@@ -19,4 +20,23 @@ def channel_subscription(device: Device) -> dict[str, str | None]:
         "identifier": device.token,
         "created_at": iso_time(device.created_at),
         "updated_at": iso_time(device.updated_at),
+    }
+
+
+def push_status(push: Push) -> dict[str, object]:
+    """CONTRACT §4 GET /pushes/{id}; `cancelled` counts what a DELETE stopped before it was sent."""
+    return {
+        "push": {
+            "id": push.push_id,
+            "date": push.created_at,
+            "status": push.status.value,
+            "counts": {
+                "targeted": push.targeted,
+                "sent": push.sent,
+                "failed": push.failed,
+                "pruned": push.pruned,
+                "pending": push.pending,
+                "cancelled": push.cancelled_count,
+            },
+        }
     }

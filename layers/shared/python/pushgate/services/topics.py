@@ -3,7 +3,6 @@ paginated subscriber lists. A token is any active subscription of the app, from 
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,8 +12,8 @@ from pushgate.identifiers import token_hash
 from pushgate.models import App, Device
 from pushgate.pagination import decode_cursor, encode_cursor
 from pushgate.repository import ConditionFailed, Repository
+from pushgate.validation import TOPIC_NAME
 
-TOPIC_NAME = re.compile(r"^[a-zA-Z0-9\-_.]{1,100}$")
 MAX_TOPICS_PER_REQUEST = 100
 SUBSCRIBERS_PAGE_SIZE = 1000
 ALL_TOPICS = "*"

@@ -1,0 +1,20 @@
+"""GET /pushes/{id}?api_key= (CONTRACT §4): a push's status and live counts."""
+
+from pushgate.http.envelopes import pushy_errors
+from pushgate.http.inputs import api_key
+from pushgate.http.resolver import http_entry, http_resolver
+from pushgate.http.views import push_status
+from pushgate.wiring import push_service, services
+
+app = http_resolver(pushy_errors)
+pushgate = services()
+pushes = push_service()
+
+
+@app.get("/pushes/<push_id>")
+def get_push(push_id: str) -> dict:
+    tenant = pushgate.authenticator.app_for_secret_key(api_key(app.current_event.raw_event))
+    return push_status(pushes.get(tenant, push_id))
+
+
+lambda_handler = http_entry(app)

@@ -1,0 +1,127 @@
+"""The Web Push sender's use case (CONTRACT §7): deliver one batch and act on each outcome.
+
+- 2xx: sent. The device's success stamp is written only when the one fan-out read is stale,
+  so steady traffic costs no per-delivery write.
+- 404/410: the subscription is pruned (EXPIRED), conditionally on the keys we sent to, so a
+  concurrent re-subscribe survives; its topic edges go with it.
+- 429: retried no sooner than Retry-After; 5xx and timeouts: retried with exponential backoff
+  and jitter. Retries travel as new messages (SQS delays cap at 15 min; later ones re-queue).
+- 400/401/403 (and 3xx, 413, refused endpoints): never pruned; failed, dead-lettered where the
+  contract says so, and counted in a configuration-alarm metric.
+Every count lands on the push record in one write per batch."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from pushgate.delivery.outcomes import DeliveryOutcome, OutcomeKind
+from pushgate.observability import logger, metrics
+from pushgate.pushes import DeliveryMessage, DeliveryTarget, Push
+from pushgate.queues import MAX_DELAY_SECONDS, Queue
+from pushgate.repository import Repository
+
+MAX_ATTEMPTS = 5
+BACKOFF_BASE_SECONDS = 10
+SUCCESS_STAMP_WINDOW_SECONDS = 86_400
+
+
+class Transport(Protocol):
+    def send(self, push: Push, targets: Sequence[DeliveryTarget], ttl: int) -> list[DeliveryOutcome]:
+        """One outcome per target, in order."""
+        ...
+
+
+class DeliveryService:
+    def __init__(
+        self,
+        repository: Repository,
+        delivery_queue: Queue,
+        dead_letter_queue: Queue,
+        transport: Transport,
+        clock: Callable[[], float] = time.time,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
+        self._repository = repository
+        self._delivery = delivery_queue
+        self._dead_letters = dead_letter_queue
+        self._transport = transport
+        self._clock = clock
+        self._jitter = jitter
+
+    def process(self, message: DeliveryMessage) -> Counter[str]:
+        """Deliver a batch; returns the counts it added to the push."""
+        counts: Counter[str] = Counter()
+        push = self._repository.get_push(message.push_id)
+        if push is None or not message.devices:
+            return counts
+        now = self._clock()
+        if push.cancelled:
+            counts["cancelled_count"] = len(message.devices)
+        elif message.not_before is not None and message.not_before > now:
+            self._delivery.send([message], delay_seconds=int(message.not_before - now) + 1)  # not yet: wait again
+        elif push.time_to_live > 0 and push.remaining_ttl(now) == 0:
+            counts["failed"] = len(message.devices)  # expired while queued; the push service would drop it anyway
+        else:
+            outcomes = self._transport.send(push, message.devices, push.remaining_ttl(now))
+            counts = self._apply(message, outcomes, int(now))
+        self._repository.add_push_counts(push.push_id, dict(counts))
+        return counts
+
+    def _apply(self, message: DeliveryMessage, outcomes: list[DeliveryOutcome], now: int) -> Counter[str]:
+        counts: Counter[str] = Counter()
+        retry_at: defaultdict[int, list[DeliveryTarget]] = defaultdict(list)
+        dead: defaultdict[str, list[DeliveryTarget]] = defaultdict(list)
+        for target, outcome in zip(message.devices, outcomes, strict=True):
+            kind = outcome.kind
+            metrics.add_metric(name=f"WebPush_{kind.value}", unit=MetricUnit.Count, value=1)
+            if kind is OutcomeKind.SENT:
+                counts["sent"] += 1
+                if target.last_success_at is None or now - target.last_success_at >= SUCCESS_STAMP_WINDOW_SECONDS:
+                    self._repository.record_delivery_success(message.app_id, target.token_hash, now, target.topic)
+                continue
+            if kind is OutcomeKind.GONE:
+                counts["pruned" if self._prune(message.app_id, target, now) else "failed"] += 1
+                continue
+            self._repository.record_delivery_failure(message.app_id, target.token_hash, now)
+            if outcome.retryable and message.attempt + 1 < MAX_ATTEMPTS:
+                retry_at[self._next_attempt_at(message.attempt, outcome, now)].append(target)
+                continue
+            counts["failed"] += 1
+            if outcome.alarm:
+                metrics.add_metric(name="PushServiceConfigurationAlarm", unit=MetricUnit.Count, value=1)
+                logger.warning("push service refused a delivery", extra={"outcome": kind.value, "endpoint_id": outcome.endpoint_id, "status": outcome.status_code})
+            if kind in (OutcomeKind.BLOCKED, OutcomeKind.INVALID_SUBSCRIPTION):
+                self._prune(message.app_id, target, now)  # a row that can never be delivered to
+            if kind in (OutcomeKind.REJECTED, OutcomeKind.RETRY, OutcomeKind.RATE_LIMITED):
+                dead[kind.value].append(target)
+        self._requeue(message, retry_at)
+        for reason, targets in dead.items():
+            self._dead_letters.send([message.model_copy(update={"devices": targets, "dead_letter_reason": reason})])
+        return counts
+
+    def _prune(self, app_id: str, target: DeliveryTarget, now: int) -> bool:
+        if not self._repository.expire_device(app_id, target.token_hash, target.p256dh, target.auth, now):
+            return False  # re-subscribed with new keys meanwhile: the new subscription stays
+        for topic in self._repository.device_topics(app_id, target.token_hash):
+            self._repository.remove_topic(app_id, target.token_hash, topic)
+        return True
+
+    def _next_attempt_at(self, attempt: int, outcome: DeliveryOutcome, now: int) -> int:
+        if outcome.retry_after is not None:
+            return now + int(outcome.retry_after + 0.999)  # never early
+        backoff = BACKOFF_BASE_SECONDS * (2**attempt)
+        return now + int(backoff * (1 + self._jitter()))
+
+    def _requeue(self, message: DeliveryMessage, retry_at: dict[int, list[DeliveryTarget]]) -> None:
+        now = int(self._clock())
+        for when, targets in sorted(retry_at.items()):
+            retry = message.model_copy(
+                update={"devices": targets, "attempt": message.attempt + 1, "not_before": when, "batch_id": f"{message.batch_id}.{message.attempt + 1}.{when}"}
+            )
+            self._delivery.send([retry], delay_seconds=min(MAX_DELAY_SECONDS, max(0, when - now)))

@@ -1,0 +1,69 @@
+"""What the SQS consumers share: Powertools batch processing (partial batch responses) and
+idempotency records in the shared table, so an SQS message delivered twice is processed once."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig, idempotent_function
+from pydantic import BaseModel
+
+from pushgate.observability import logger, metrics, tracer
+
+IDEMPOTENCY_RECORD_SECONDS = 6 * 3600  # longer than any redelivery of the same message
+
+
+def idempotency_store(table_name: str, consumer: str, client: Any | None = None) -> DynamoDBPersistenceLayer:
+    """Records live in the single table under their own partition (PK = IDEMPOTENCY#<consumer>),
+    with attribute names that cannot collide with the entities', and DynamoDB's TTL removes them."""
+    return DynamoDBPersistenceLayer(
+        table_name=table_name,
+        key_attr="PK",
+        sort_key_attr="SK",
+        static_pk_value=f"IDEMPOTENCY#{consumer}",
+        expiry_attr="expires_at",
+        in_progress_expiry_attr="idempotency_in_progress_expires_at",
+        status_attr="idempotency_status",
+        data_attr="idempotency_data",
+        validation_key_attr="idempotency_validation",
+        boto3_client=client,
+    )
+
+
+def sqs_entry(
+    model: type[BaseModel],
+    process: Callable[[Any], object],
+    idempotency_key: str,
+    store: DynamoDBPersistenceLayer,
+):  # noqa: ANN201 - returns the Lambda entry point
+    """The Lambda entry point of an SQS consumer. `idempotency_key` is a JMESPath over the message
+    body naming what makes two messages the same work (e.g. "[push_id, batch_id]")."""
+    processor = BatchProcessor(event_type=EventType.SQS)
+    config = IdempotencyConfig(event_key_jmespath=idempotency_key, expires_after_seconds=IDEMPOTENCY_RECORD_SECONDS, raise_on_no_idempotency_key=True)
+
+    @idempotent_function(data_keyword_argument="work", config=config, persistence_store=store)
+    def handle(work: dict[str, Any]) -> dict[str, bool]:
+        process(model.model_validate(work))
+        return {"done": True}
+
+    @tracer.capture_method(capture_response=False)
+    def record_handler(record: SQSRecord) -> None:
+        handle(work=json.loads(record.body))
+
+    @logger.inject_lambda_context(clear_state=True)
+    @metrics.log_metrics
+    @tracer.capture_lambda_handler(capture_response=False)
+    def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        config.register_lambda_context(context)
+        return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+
+    return lambda_handler
+
+
+def consumer_name() -> str:
+    return os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "local")

@@ -1,0 +1,267 @@
+"""POST /push -> fan-out -> sender, under moto with real SQS batch events (CONTRACT §4, §7)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from pushgate.delivery.outcomes import OutcomeKind
+from pushgate.identifiers import token_hash
+from pushgate.models import Caller, SubscriptionStatus
+from pushgate.pushes import MAX_PAYLOAD_BYTES
+from pushgate.queues import Queue
+from pushgate.services.delivery import DeliveryService
+from pushgate.services.subscriptions import WebSubscription
+from pushgate.sqs import idempotency_store, sqs_entry
+from pushgate.pushes import DeliveryMessage
+from tests.conftest import TABLE_NAME
+from tests.keys import browser_keys
+from tests.pipeline.conftest import RecordingTransport, bodies, drain, receive, sqs_event
+
+ENDPOINTS = [f"https://fcm.googleapis.com/wp/device-{i}" for i in range(3)]
+
+
+def http_event(method: str, path: str, route: str, query: str, body: Any = None, path_parameters: dict | None = None) -> dict[str, Any]:
+    event = {
+        "version": "2.0",
+        "routeKey": f"{method} {route}",
+        "rawPath": path,
+        "rawQueryString": query,
+        "headers": {"content-type": "application/json"},
+        "requestContext": {"http": {"method": method, "path": path, "sourceIp": "203.0.113.7"}, "requestId": "id", "routeKey": f"{method} {route}", "stage": "$default"},
+        "isBase64Encoded": False,
+    }
+    if body is not None:
+        event["body"] = json.dumps(body)
+    if path_parameters:
+        event["pathParameters"] = path_parameters
+    return event
+
+
+@pytest.fixture
+def world(queues, pushgate, demo_app, import_handler):  # noqa: ANN001, ANN201
+    """Three browsers of alice subscribed to the topic `news`."""
+    alice = Caller(app=demo_app.app, user_id="alice")
+    for endpoint in ENDPOINTS:
+        p256dh, auth = browser_keys()
+        pushgate.subscriptions.subscribe_web(alice, WebSubscription.parse(pushgate.subscriptions.policy, endpoint, p256dh, auth))
+        pushgate.topics.subscribe(demo_app.app, endpoint, ["news"])
+    return {"queues": queues, "send": import_handler("send_push"), "get": import_handler("get_push"),
+            "cancel": import_handler("cancel_push"), "fanout": import_handler("fanout")}
+
+
+def post_push(world, demo_app, body, lambda_context) -> tuple[int, dict]:  # noqa: ANN001
+    response = world["send"].lambda_handler(http_event("POST", "/push", "/push", f"api_key={demo_app.secret_key}", body), lambda_context)
+    return response["statusCode"], json.loads(response["body"])
+
+
+def push_status(world, demo_app, push_id, lambda_context) -> dict:  # noqa: ANN001
+    event = http_event("GET", f"/pushes/{push_id}", "/pushes/{push_id}", f"api_key={demo_app.secret_key}", path_parameters={"push_id": push_id})
+    response = world["get"].lambda_handler(event, lambda_context)
+    return json.loads(response["body"])
+
+
+def sender(pushgate, queues, transport, clock=None):  # noqa: ANN001, ANN201
+    """The sender's entry point exactly as functions/webpush_sender wires it, with a fake transport."""
+    import boto3
+
+    sqs = boto3.client("sqs")
+    kwargs = {"clock": clock} if clock else {}
+    service = DeliveryService(pushgate.repository, Queue(sqs, queues["DeliveryQueue"]), Queue(sqs, queues["DeliveryDeadLetterQueue"]), transport, **kwargs)
+    return sqs_entry(DeliveryMessage, service.process, "[push_id, batch_id]", idempotency_store(TABLE_NAME, "test-sender"))
+
+
+def run_fanout(world, aws, lambda_context) -> None:  # noqa: ANN001
+    while messages := receive(aws["sqs"], world["queues"]["FanoutQueue"]):
+        result = world["fanout"].lambda_handler(sqs_event(messages), lambda_context)
+        assert result == {"batchItemFailures": []}
+        for message in messages:
+            aws["sqs"].delete_message(QueueUrl=world["queues"]["FanoutQueue"], ReceiptHandle=message["ReceiptHandle"])
+
+
+def test_push_to_a_topic_reaches_every_subscriber_once_and_counts(world, aws, pushgate, demo_app, lambda_context) -> None:  # noqa: ANN001
+    status, body = post_push(world, demo_app, {"to": "/topics/news", "notification": {"title": "Hi", "body": "there"}, "data": {"k": 1}}, lambda_context)
+    assert status == 200 and body["success"] is True
+    push_id = body["id"]
+    run_fanout(world, aws, lambda_context)
+    deliveries = drain(aws["sqs"], world["queues"]["DeliveryQueue"])
+    transport = RecordingTransport()
+    handler = sender(pushgate, world["queues"], transport)
+    assert handler(sqs_event(deliveries), lambda_context) == {"batchItemFailures": []}
+    assert sorted(endpoint for _, endpoint, _ in transport.sent) == sorted(ENDPOINTS)
+    assert all(ttl == 86_400 for _, _, ttl in transport.sent)
+    # The same SQS message delivered again sends nothing more.
+    assert handler(sqs_event(deliveries), lambda_context) == {"batchItemFailures": []}
+    assert len(transport.sent) == 3
+    counts = push_status(world, demo_app, push_id, lambda_context)["push"]
+    assert counts["status"] == "done"
+    assert counts["counts"] == {"targeted": 3, "sent": 3, "failed": 0, "pruned": 0, "pending": 0, "cancelled": 0}
+    payload = json.loads(pushgate.repository.get_push(push_id).payload)
+    assert payload == {"id": push_id, "notification": {"title": "Hi", "body": "there"}, "data": {"k": 1}}
+
+
+def test_each_form_of_to_targets_the_right_devices(world, aws, pushgate, demo_app, lambda_context) -> None:  # noqa: ANN001
+    cases = [(ENDPOINTS[0], 1), ([ENDPOINTS[0], ENDPOINTS[1], "unknown-token"], 3), ("/users/alice", 3), (["/topics/news", "/topics/none"], 3)]
+    for to, targeted in cases:
+        _, body = post_push(world, demo_app, {"to": to, "data": {"x": 1}}, lambda_context)
+        run_fanout(world, aws, lambda_context)
+        counts = push_status(world, demo_app, body["id"], lambda_context)["push"]["counts"]
+        assert counts["targeted"] == targeted, to
+    assert push_status(world, demo_app, post_push(world, demo_app, {"to": ["a", "b", "unknown"]}, lambda_context)[1]["id"], lambda_context)
+    drain(aws["sqs"], world["queues"]["DeliveryQueue"])
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ({}, "INVALID_PARAM"),
+        ({"to": 5}, "INVALID_PARAM"),
+        ({"to": "/topics/bad topic"}, "INVALID_PARAM"),
+        ({"to": "x", "urgency": "urgent"}, "INVALID_PARAM"),
+        ({"to": "x", "time_to_live": -1}, "INVALID_PARAM"),
+        ({"to": "x", "time_to_live": 2_419_201}, "INVALID_PARAM"),
+        ({"to": "x", "notification": {"title": 1}}, "INVALID_PARAM"),
+        ({"to": "x", "data": "y" * MAX_PAYLOAD_BYTES}, "PAYLOAD_TOO_LARGE"),
+    ],
+)
+def test_bad_pushes_are_refused_before_anything_is_queued(world, aws, demo_app, lambda_context, body, code) -> None:  # noqa: ANN001
+    status, answer = post_push(world, demo_app, body, lambda_context)
+    assert (status, answer["code"]) == (400, code)
+    assert receive(aws["sqs"], world["queues"]["FanoutQueue"]) == []
+
+
+def test_payload_limit_is_exactly_3993_bytes(world, demo_app, lambda_context) -> None:  # noqa: ANN001
+    overhead = len(json.dumps({"id": "p" * 26, "data": ""}, separators=(",", ":")))
+    assert post_push(world, demo_app, {"to": "x", "data": "y" * (MAX_PAYLOAD_BYTES - overhead)}, lambda_context)[0] == 200
+    assert post_push(world, demo_app, {"to": "x", "data": "y" * (MAX_PAYLOAD_BYTES - overhead + 1)}, lambda_context)[0] == 400
+
+
+def test_gone_prunes_but_403_never_does(world, aws, pushgate, demo_app, lambda_context) -> None:  # noqa: ANN001
+    _, body = post_push(world, demo_app, {"to": "/topics/news", "data": {}}, lambda_context)
+    run_fanout(world, aws, lambda_context)
+    transport = RecordingTransport(script={ENDPOINTS[0]: OutcomeKind.GONE, ENDPOINTS[1]: OutcomeKind.REJECTED, ENDPOINTS[2]: OutcomeKind.REJECTED})
+    sender(pushgate, world["queues"], transport)(sqs_event(drain(aws["sqs"], world["queues"]["DeliveryQueue"])), lambda_context)
+    app_id = demo_app.app.app_id
+    assert pushgate.repository.get_device(app_id, token_hash(ENDPOINTS[0])).status is SubscriptionStatus.EXPIRED
+    assert pushgate.repository.device_topics(app_id, token_hash(ENDPOINTS[0])) == []
+    for endpoint in ENDPOINTS[1:]:
+        device = pushgate.repository.get_device(app_id, token_hash(endpoint))
+        assert device.status is SubscriptionStatus.ACTIVE and device.failure_count == 1
+    dead = bodies(drain(aws["sqs"], world["queues"]["DeliveryDeadLetterQueue"]))
+    assert [d["dead_letter_reason"] for d in dead] == ["rejected"] and len(dead[0]["devices"]) == 2
+    counts = push_status(world, demo_app, body["id"], lambda_context)["push"]["counts"]
+    assert (counts["pruned"], counts["failed"], counts["pending"]) == (1, 2, 0)
+    assert dict(pushgate.topics.list_topics(demo_app.app))["news"] == 2
+
+
+def test_prune_is_conditional_so_a_resubscribe_with_new_keys_survives(world, aws, pushgate, demo_app, lambda_context) -> None:  # noqa: ANN001
+    post_push(world, demo_app, {"to": ENDPOINTS[0], "data": {}}, lambda_context)
+    run_fanout(world, aws, lambda_context)
+    deliveries = drain(aws["sqs"], world["queues"]["DeliveryQueue"])
+    p256dh, auth = browser_keys()  # the browser re-subscribes before the 410 comes back
+    pushgate.subscriptions.subscribe_web(Caller(app=demo_app.app, user_id="alice"), WebSubscription.parse(pushgate.subscriptions.policy, ENDPOINTS[0], p256dh, auth))
+    sender(pushgate, world["queues"], RecordingTransport(script={ENDPOINTS[0]: OutcomeKind.GONE}))(sqs_event(deliveries), lambda_context)
+    assert pushgate.repository.get_device(demo_app.app.app_id, token_hash(ENDPOINTS[0])).status is SubscriptionStatus.ACTIVE
+
+
+class RecordingQueue:
+    def __init__(self) -> None:
+        self.sent: list[tuple[DeliveryMessage, int]] = []
+
+    def send(self, messages, delay_seconds: int = 0) -> None:  # noqa: ANN001
+        self.sent.extend((message, delay_seconds) for message in messages)
+
+
+def test_429_is_retried_no_sooner_than_retry_after(world, aws, pushgate, demo_app, lambda_context) -> None:  # noqa: ANN001
+    _, body = post_push(world, demo_app, {"to": ENDPOINTS[0], "data": {}}, lambda_context)
+    now = [float(pushgate.repository.get_push(body["id"]).created_at + 5)]
+    run_fanout(world, aws, lambda_context)
+    (message,) = [DeliveryMessage.model_validate(b) for b in bodies(drain(aws["sqs"], world["queues"]["DeliveryQueue"]))]
+    retries, dead = RecordingQueue(), RecordingQueue()
+    limited = RecordingTransport(script={ENDPOINTS[0]: OutcomeKind.RATE_LIMITED}, retry_after=120)
+    DeliveryService(pushgate.repository, retries, dead, limited, clock=lambda: now[0]).process(message)
+    (retry, delay), = retries.sent
+    assert (retry.not_before, retry.attempt, delay) == (int(now[0]) + 120, 1, 120)
+    # Delivered early (SQS delays are approximate, and cap at 15 minutes): it waits again, sending nothing.
+    now[0] += 60
+    fine, waiting = RecordingTransport(), RecordingQueue()
+    DeliveryService(pushgate.repository, waiting, dead, fine, clock=lambda: now[0]).process(retry)
+    assert fine.sent == [] and waiting.sent == [(retry, 61)]
+    now[0] += 61
+    DeliveryService(pushgate.repository, RecordingQueue(), dead, fine, clock=lambda: now[0]).process(retry)
+    assert [endpoint for _, endpoint, _ in fine.sent] == [ENDPOINTS[0]]
+    assert push_status(world, demo_app, body["id"], lambda_context)["push"]["counts"]["sent"] == 1
+
+
+def test_5xx_backs_off_then_dead_letters_after_the_last_attempt(world, aws, pushgate, demo_app, lambda_context) -> None:  # noqa: ANN001
+    _, body = post_push(world, demo_app, {"to": ENDPOINTS[0], "data": {}}, lambda_context)
+    run_fanout(world, aws, lambda_context)
+    (message,) = [DeliveryMessage.model_validate(b) for b in bodies(drain(aws["sqs"], world["queues"]["DeliveryQueue"]))]
+    failing = RecordingTransport(script={ENDPOINTS[0]: OutcomeKind.RETRY})
+    soon = float(pushgate.repository.get_push(body["id"]).created_at + 5)
+    delays = []
+    while True:
+        retries, dead = RecordingQueue(), RecordingQueue()
+        DeliveryService(pushgate.repository, retries, dead, failing, clock=lambda: soon, jitter=lambda: 0.0).process(message)
+        if not retries.sent:
+            break
+        (message, delay), = retries.sent
+        message = message.model_copy(update={"not_before": None})
+        delays.append(delay)
+    assert delays == [10, 20, 40, 80]
+    assert [m.dead_letter_reason for m, _ in dead.sent] == ["retry"]
+    device = pushgate.repository.get_device(demo_app.app.app_id, token_hash(ENDPOINTS[0]))
+    assert device.status is SubscriptionStatus.ACTIVE and device.failure_count == 5
+    assert push_status(world, demo_app, body["id"], lambda_context)["push"]["counts"]["failed"] == 1
+
+
+def test_ttl_sent_is_reduced_by_the_time_spent_queued(world, aws, pushgate, demo_app, lambda_context) -> None:  # noqa: ANN001
+    _, body = post_push(world, demo_app, {"to": ENDPOINTS[0], "time_to_live": 600}, lambda_context)
+    run_fanout(world, aws, lambda_context)
+    created = pushgate.repository.get_push(body["id"]).created_at
+    transport = RecordingTransport()
+    sender(pushgate, world["queues"], transport, clock=lambda: created + 250)(sqs_event(drain(aws["sqs"], world["queues"]["DeliveryQueue"])), lambda_context)
+    assert transport.sent[0][2] == 350
+
+
+def test_a_failing_record_is_the_only_one_retried(world, aws, pushgate, demo_app, lambda_context) -> None:  # noqa: ANN001
+    for endpoint in ENDPOINTS:
+        post_push(world, demo_app, {"to": endpoint, "data": {}}, lambda_context)
+    run_fanout(world, aws, lambda_context)
+    deliveries = drain(aws["sqs"], world["queues"]["DeliveryQueue"])
+    assert len(deliveries) == 3
+
+    class Exploding(RecordingTransport):
+        def send(self, push, targets, ttl):  # noqa: ANN001, ANN201
+            if targets[0].token == ENDPOINTS[1]:
+                raise ConnectionError("the push service's DNS is down")
+            return super().send(push, targets, ttl)
+
+    transport = Exploding()
+    result = sender(pushgate, world["queues"], transport)(sqs_event(deliveries), lambda_context)
+    failed_id = next(m["MessageId"] for m in deliveries if bodies([m])[0]["devices"][0]["token"] == ENDPOINTS[1])
+    assert result == {"batchItemFailures": [{"itemIdentifier": failed_id}]}
+    assert sorted(e for _, e, _ in transport.sent) == sorted([ENDPOINTS[0], ENDPOINTS[2]])
+
+
+def test_cancel_stops_what_is_not_yet_sent(world, aws, pushgate, demo_app, lambda_context) -> None:  # noqa: ANN001
+    _, body = post_push(world, demo_app, {"to": "/topics/news", "data": {}}, lambda_context)
+    run_fanout(world, aws, lambda_context)
+    event = http_event("DELETE", f"/pushes/{body['id']}", "/pushes/{push_id}", f"api_key={demo_app.secret_key}", path_parameters={"push_id": body["id"]})
+    assert json.loads(world["cancel"].lambda_handler(event, lambda_context)["body"]) == {"success": True}
+    transport = RecordingTransport()
+    sender(pushgate, world["queues"], transport)(sqs_event(drain(aws["sqs"], world["queues"]["DeliveryQueue"])), lambda_context)
+    assert transport.sent == []
+    status = push_status(world, demo_app, body["id"], lambda_context)["push"]
+    assert status["status"] == "cancelled" and status["counts"]["cancelled"] == 3 and status["counts"]["pending"] == 0
+
+
+def test_unknown_push_ids_and_other_apps_pushes_are_invalid_push_id(world, pushgate, demo_app, lambda_context) -> None:  # noqa: ANN001
+    _, body = post_push(world, demo_app, {"to": ENDPOINTS[0]}, lambda_context)
+    other = pushgate.apps().create_app("other")
+    for key, push_id in ((demo_app.secret_key, "0" * 26), (other.secret_key, body["id"]), (demo_app.secret_key, "bad!id")):
+        event = http_event("GET", f"/pushes/{push_id}", "/pushes/{push_id}", f"api_key={key}", path_parameters={"push_id": push_id})
+        response = world["get"].lambda_handler(event, lambda_context)
+        assert (response["statusCode"], json.loads(response["body"])["code"]) == (404, "INVALID_PUSH_ID")

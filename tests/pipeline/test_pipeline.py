@@ -91,7 +91,7 @@ def test_push_to_a_topic_reaches_every_subscriber_once_and_counts(world, aws, pu
     handler = sender(pushgate, world["queues"], transport)
     assert handler(sqs_event(deliveries), lambda_context) == {"batchItemFailures": []}
     assert sorted(endpoint for _, endpoint, _ in transport.sent) == sorted(ENDPOINTS)
-    assert all(ttl == 86_400 for _, _, ttl in transport.sent)
+    assert all(86_390 <= ttl <= 86_400 for _, _, ttl in transport.sent)  # the default, less time queued
     # The same SQS message delivered again sends nothing more.
     assert handler(sqs_event(deliveries), lambda_context) == {"batchItemFailures": []}
     assert len(transport.sent) == 3

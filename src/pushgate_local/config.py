@@ -1,0 +1,65 @@
+"""The local stack's settings, all from the environment (CONTRACT §8), read once at start."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from pushgate_local.template import REPO_ROOT
+
+HOST = "127.0.0.1"  # never reachable from another machine
+DEFAULT_HTTP_PORT = 3000
+DEFAULT_WS_PORT = 3001
+DEFAULT_AWS_PORT = 4510
+DEFAULT_DATA_DIR = REPO_ROOT / ".pushgate-local"
+LOCAL_STAGE = "local"
+SHUTDOWN_POLL_SECONDS = 0.1  # how often the servers check for a stop request (stdlib default: 0.5)
+
+
+def _port(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) > 65535:
+        raise ValueError(f"{name}={raw!r} is not a port number (0 picks a free port)")
+    return int(raw)
+
+
+def free_port() -> int:
+    """A port nothing listens on right now (the OS's pick)."""
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return probe.getsockname()[1]
+
+
+@dataclass(frozen=True)
+class LocalConfig:
+    http_port: int = DEFAULT_HTTP_PORT
+    ws_port: int = DEFAULT_WS_PORT
+    aws_port: int = DEFAULT_AWS_PORT
+    data_dir: Path = DEFAULT_DATA_DIR
+    extra_push_hosts: str = ""
+    development_mode: str | None = None  # None: the template's default
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "LocalConfig":
+        env = os.environ if environ is None else environ
+        development_mode = env.get("PUSHGATE_DEVELOPMENT_MODE", "").strip().lower()
+        return cls(
+            http_port=_port(env, "PUSHGATE_HTTP_PORT", DEFAULT_HTTP_PORT),
+            ws_port=_port(env, "PUSHGATE_WS_PORT", DEFAULT_WS_PORT),
+            aws_port=_port(env, "PUSHGATE_AWS_PORT", DEFAULT_AWS_PORT),
+            data_dir=Path(env.get("PUSHGATE_LOCAL_DATA") or DEFAULT_DATA_DIR).expanduser().resolve(),
+            extra_push_hosts=env.get("PUSHGATE_EXTRA_PUSH_HOSTS", "").strip(),
+            development_mode=development_mode or None,
+        )
+
+    def parameter_overrides(self) -> dict[str, str]:
+        """Template parameters as the local stack deploys them."""
+        overrides = {"Stage": LOCAL_STAGE, "ExtraPushHosts": self.extra_push_hosts}
+        if self.development_mode is not None:
+            overrides["DevelopmentMode"] = self.development_mode
+        return overrides

@@ -11,7 +11,7 @@ UV_VERSION := 0.13.9
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: setup run test unit lint-template build check-build clean
+.PHONY: setup run test unit lint-template build check-build lock openapi clean
 
 $(VENV)/.installed: requirements/dev.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; v=sys.version_info[:2]; print(f"Python {v[0]}.{v[1]} from $(PYTHON)"); sys.exit(0 if v==(3,13) else print("warning: the Lambda runtime is Python 3.13") or 0)'
@@ -50,6 +50,13 @@ build: $(SAM_VENV)/.installed
 
 check-build: build setup
 	$(VENV)/bin/python scripts/check_built_artifact.py
+
+## make lock: re-pin requirements/dev.lock and the Lambda layer's lock after editing requirements/*.in
+lock: setup
+	$(VENV)/bin/uv pip compile --quiet requirements/dev.in --python-version 3.13 -o requirements/dev.lock
+	$(VENV)/bin/uv pip compile --quiet requirements/runtime.in --python-version 3.13 --python-platform x86_64-manylinux_2_28 \
+		--no-emit-package boto3 --no-emit-package botocore --no-emit-package s3transfer --no-emit-package jmespath \
+		--no-emit-package python-dateutil --no-emit-package six --no-emit-package urllib3 -o layers/deps/requirements.lock
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) .aws-sam

@@ -16,7 +16,7 @@ from pushgate.delivery.outcomes import DeliveryOutcome, OutcomeKind
 from pushgate.delivery.push_headers import collapse_topic
 from pushgate.delivery.vapid import VapidSigner
 from pushgate.delivery.webpush import Delivery, WebPushClient
-from pushgate.errors import PushgateError
+from pushgate.errors import PayloadTooLarge, PushgateError
 from pushgate.identifiers import log_id
 from pushgate.pushes import DeliveryTarget, Push
 from pushgate.repository import Repository
@@ -67,6 +67,9 @@ class ChannelTransport:
             try:
                 delivery = Delivery(endpoint=target.token, p256dh=target.p256dh or "", auth=target.auth or "",
                                     payload=payload, ttl=ttl, urgency=push.urgency, topic=topic)
+            except PayloadTooLarge:
+                outcomes[index] = DeliveryOutcome(OutcomeKind.TOO_LARGE, log_id(target.token), detail="payload over 3993 bytes")
+                continue
             except PushgateError as error:
                 outcomes[index] = DeliveryOutcome(OutcomeKind.INVALID_SUBSCRIPTION, log_id(target.token), detail=type(error).__name__)
                 continue

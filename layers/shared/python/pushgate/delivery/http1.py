@@ -1,0 +1,167 @@
+"""The HTTP/1.1 wire format for one push request and its answer (RFC 9112), kept to what a push
+sender needs, with limits everywhere.
+
+Why not `http.client.HTTPResponse`: its header parsing goes through the `email` package and cost
+about 160 us of CPU per response here, more than half the HTTP cost of a delivery. A push
+service's answer is a status line, a few headers and a short body; this reads exactly that.
+Malformed answers raise `http.client` exceptions, which the client counts as transient failures.
+"""
+
+from __future__ import annotations
+
+import http.client
+import re
+import socket
+from dataclasses import dataclass, field
+
+MAX_LINE = 8192
+MAX_HEADERS = 100
+MAX_BODY = 64 * 1024  # push services answer with a few hundred bytes; more is not worth reading
+
+_REQUEST_TARGET = re.compile(r"/[\x21-\x7e]*")  # no spaces or control characters: cannot split the request line
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_HEADER_VALUE_BREAK = re.compile(r"[\x00\r\n]")
+_FRAMING_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection"})
+_STATUS_LINE = re.compile(rb"HTTP/1\.([01]) ([0-9]{3})(?: [^\r\n]*)?\r?\n")
+_HEADER_LINE = re.compile(rb"([!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \t]*([^\r\n]*?)[ \t]*\r?\n")
+_CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]{1,8})[ \t]*(?:;[^\r\n]*)?\r?\n")
+
+
+class Headers(dict[str, str]):
+    """Response headers with case-insensitive `get`, like requests' and http.client's."""
+
+    def get(self, name: str, default: str | None = None) -> str | None:  # type: ignore[override]
+        return super().get(name.lower(), default)
+
+
+@dataclass(frozen=True, slots=True)
+class PushResponse:
+    """What the sender needs from an answer. Like requests.Response it has `status_code` and
+    `headers`; unlike it, it is always truthy, so an `if response:` bug cannot hide an error."""
+
+    status_code: int
+    headers: Headers
+    content: bytes = field(default=b"", repr=False)
+    reusable: bool = field(default=False, repr=False)  # the connection may carry another request
+
+
+def request_bytes(target: str, host: str, headers: dict[str, str], body: bytes) -> bytes:
+    """A POST, head and body together so that it leaves in one write. Everything that reaches
+    the wire is checked: a CR or LF anywhere would let a value inject headers or requests."""
+    if not _REQUEST_TARGET.fullmatch(target) or not _REQUEST_TARGET.fullmatch("/" + host):
+        raise ValueError("unsafe request target or host")
+    lines = [f"POST {target} HTTP/1.1", f"Host: {host}", f"Content-Length: {len(body)}"]
+    for name, value in headers.items():
+        value = str(value)
+        if not _HEADER_NAME.fullmatch(name) or _HEADER_VALUE_BREAK.search(value) or name.lower() in _FRAMING_HEADERS:
+            raise ValueError("unsafe or reserved request header")
+        lines.append(f"{name}: {value}")
+    lines.append("\r\n")
+    return "\r\n".join(lines).encode("ascii") + body
+
+
+class _Reader:
+    """Buffered reads from a socket, so that whatever arrives past the answer stays visible."""
+
+    __slots__ = ("_sock", "buffer")
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self.buffer = bytearray()
+
+    def _fill(self) -> bool:
+        chunk = self._sock.recv(16384)
+        self.buffer += chunk
+        return bool(chunk)
+
+    def line(self) -> bytes:
+        start = 0
+        while (end := self.buffer.find(b"\n", start)) < 0:
+            if len(self.buffer) > MAX_LINE:
+                raise http.client.LineTooLong("response line")
+            start = len(self.buffer)
+            if not self._fill():
+                raise http.client.RemoteDisconnected("connection closed before the answer ended")
+        if end >= MAX_LINE:
+            raise http.client.LineTooLong("response line")
+        line = bytes(self.buffer[: end + 1])
+        del self.buffer[: end + 1]
+        return line
+
+    def exactly(self, size: int) -> bytes:
+        while len(self.buffer) < size:
+            if not self._fill():
+                raise http.client.IncompleteRead(bytes(self.buffer), size - len(self.buffer))
+        data = bytes(self.buffer[:size])
+        del self.buffer[:size]
+        return data
+
+    def until_closed(self, limit: int) -> bytes:
+        while len(self.buffer) <= limit and self._fill():
+            pass
+        data = bytes(self.buffer[:limit])
+        self.buffer.clear()
+        return data
+
+
+def read_response(sock: socket.socket) -> PushResponse:
+    """Read one answer to a POST. Interim 1xx answers are skipped. The body is read up to MAX_BODY;
+    a longer one, or one framed by closing the connection, makes the connection not reusable."""
+    reader = _Reader(sock)
+    while True:
+        status_line = reader.line()
+        match = _STATUS_LINE.fullmatch(status_line)
+        if match is None:
+            raise http.client.BadStatusLine("malformed status line")
+        minor, status = match.group(1), int(match.group(2))
+        headers = _read_headers(reader)
+        if not 100 <= status < 200 or status == 101:
+            break
+    keep_alive = minor == b"1" and "close" not in (headers.get("connection") or "").lower()
+    if status in (204, 304):
+        content, framed = b"", True
+    elif status < 200:  # 101: the server wants another protocol; this connection is done for us
+        content, framed = b"", False
+    elif "chunked" in (headers.get("transfer-encoding") or "").lower():
+        content, framed = _read_chunked(reader)
+    elif (length := headers.get("content-length")) is not None:
+        if not length.isascii() or not length.isdigit():
+            raise http.client.HTTPException("malformed Content-Length")
+        size = int(length)
+        content, framed = (reader.exactly(size), True) if size <= MAX_BODY else (b"", False)
+    else:
+        content, framed = reader.until_closed(MAX_BODY), False
+    # Bytes after the answer mean the two sides disagree about framing: never reuse such a connection.
+    reusable = keep_alive and framed and not reader.buffer
+    return PushResponse(status, headers, content, reusable)
+
+
+def _read_headers(reader: _Reader) -> Headers:
+    headers = Headers()
+    for _ in range(MAX_HEADERS + 1):
+        line = reader.line()
+        if line in (b"\r\n", b"\n"):
+            return headers
+        match = _HEADER_LINE.fullmatch(line)
+        if match is None:  # includes obsolete line folding, which RFC 9112 §5.2 lets us reject
+            raise http.client.HTTPException("malformed header line")
+        name, value = match.group(1).decode("ascii").lower(), match.group(2).decode("latin-1")
+        headers[name] = f"{headers[name]}, {value}" if name in headers else value
+    raise http.client.HTTPException("too many headers")
+
+
+def _read_chunked(reader: _Reader) -> tuple[bytes, bool]:
+    body = bytearray()
+    while True:
+        match = _CHUNK_SIZE.fullmatch(reader.line())
+        if match is None:
+            raise http.client.HTTPException("malformed chunk size")
+        size = int(match.group(1), 16)
+        if size == 0:
+            _read_headers(reader)  # trailers, ignored
+            return bytes(body), True
+        if len(body) + size > MAX_BODY:
+            return bytes(body), False  # stop reading; the connection is closed, not reused
+        body += reader.exactly(size)
+        if reader.exactly(2) != b"\r\n":
+            raise http.client.HTTPException("malformed chunk end")

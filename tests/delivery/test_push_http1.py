@@ -1,0 +1,109 @@
+"""The keep-alive transport's HTTP/1.1 reader: framing, limits and when a connection may be reused."""
+
+from __future__ import annotations
+
+import http.client
+import socket
+from collections.abc import Iterator
+
+import pytest
+
+from pushgate.delivery.http1 import MAX_BODY, MAX_HEADERS, read_response, request_bytes
+
+
+@pytest.fixture
+def wire() -> Iterator[tuple[socket.socket, socket.socket]]:
+    ours, theirs = socket.socketpair()
+    ours.settimeout(2)
+    yield ours, theirs
+    ours.close()
+    theirs.close()
+
+
+def answer(wire: tuple[socket.socket, socket.socket], raw: bytes, close: bool = False):  # noqa: ANN201
+    ours, theirs = wire
+    theirs.sendall(raw)
+    if close:
+        theirs.shutdown(socket.SHUT_WR)
+    return read_response(ours)
+
+
+def test_content_length_body_and_reuse(wire) -> None:  # noqa: ANN001
+    response = answer(wire, b"HTTP/1.1 201 Created\r\nLocation: /m/1\r\nContent-Length: 5\r\n\r\nhello")
+    assert response.status_code == 201 and response.content == b"hello" and response.reusable
+    assert response.headers.get("LOCATION") == "/m/1" and response.headers.get("missing") is None
+
+
+def test_chunked_body_with_extensions_and_trailers(wire) -> None:  # noqa: ANN001
+    raw = b"HTTP/1.1 400 Bad Request\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n"
+    response = answer(wire, raw)
+    assert response.status_code == 400 and response.content == b"hello world" and response.reusable
+
+
+def test_interim_1xx_answers_are_skipped(wire) -> None:  # noqa: ANN001
+    interim = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n"
+    response = answer(wire, interim + b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n")
+    assert response.status_code == 201 and response.reusable
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"HTTP/1.1 201 Created\r\nConnection: close\r\nContent-Length: 0\r\n\r\n",
+        b"HTTP/1.0 201 Created\r\nContent-Length: 0\r\n\r\n",
+        b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\nHTTP/1.1 200 OK\r\n",  # bytes past the answer
+    ],
+)
+def test_connections_that_must_not_be_reused(wire, raw: bytes) -> None:  # noqa: ANN001
+    response = answer(wire, raw)
+    assert response.status_code == 201 and not response.reusable
+
+
+def test_body_framed_by_close_is_read_and_not_reused(wire) -> None:  # noqa: ANN001
+    response = answer(wire, b"HTTP/1.1 410 Gone\r\n\r\nexpired", close=True)
+    assert response.status_code == 410 and response.content == b"expired" and not response.reusable
+
+
+def test_oversized_bodies_are_not_read_and_not_reused(wire) -> None:  # noqa: ANN001
+    response = answer(wire, f"HTTP/1.1 500 Error\r\nContent-Length: {MAX_BODY + 1}\r\n\r\n".encode())
+    assert response.status_code == 500 and response.content == b"" and not response.reusable
+
+
+def test_repeated_headers_are_joined(wire) -> None:  # noqa: ANN001
+    response = answer(wire, b"HTTP/1.1 429 Too Many\r\nRetry-After: 5\r\nX-A: 1\r\nx-a: 2\r\nContent-Length: 0\r\n\r\n")
+    assert response.headers.get("Retry-After") == "5" and response.headers.get("X-A") == "1, 2"
+
+
+@pytest.mark.parametrize(
+    ("raw", "error"),
+    [
+        (b"HTTP/2 201\r\n\r\n", http.client.BadStatusLine),
+        (b"ICY 200 OK\r\n\r\n", http.client.BadStatusLine),
+        (b"HTTP/1.1 20 Short\r\n\r\n", http.client.BadStatusLine),
+        (b"HTTP/1.1 201 Created\r\nNo colon here\r\n\r\n", http.client.HTTPException),
+        (b"HTTP/1.1 201 Created\r\nX: a\r\n folded\r\n\r\n", http.client.HTTPException),
+        (b"HTTP/1.1 201 Created\r\nContent-Length: -1\r\n\r\n", http.client.HTTPException),
+        (b"HTTP/1.1 201 Created\r\nContent-Length: 10\r\n\r\nshort", http.client.IncompleteRead),
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", http.client.HTTPException),
+        (b"HTTP/1.1 201 Created\r\n" + b"X: y\r\n" * (MAX_HEADERS + 1) + b"\r\n", http.client.HTTPException),
+        (b"HTTP/1.1 201 Created\r\nX: " + b"a" * 9000 + b"\r\n\r\n", http.client.LineTooLong),
+        (b"", http.client.RemoteDisconnected),
+        (b"HTTP/1.1 201 Cre", http.client.RemoteDisconnected),
+    ],
+)
+def test_malformed_answers_raise_http_client_errors(wire, raw: bytes, error: type[Exception]) -> None:  # noqa: ANN001
+    with pytest.raises(error):
+        answer(wire, raw, close=True)
+
+
+def test_request_is_one_well_formed_message() -> None:
+    raw = request_bytes("/wp/abc?x=1", "fcm.googleapis.com", {"TTL": "60", "Urgency": "high"}, b"\x00body")
+    head, _, body = raw.partition(b"\r\n\r\n")
+    assert head.split(b"\r\n") == [
+        b"POST /wp/abc?x=1 HTTP/1.1",
+        b"Host: fcm.googleapis.com",
+        b"Content-Length: 5",
+        b"TTL: 60",
+        b"Urgency: high",
+    ]
+    assert body == b"\x00body"

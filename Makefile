@@ -29,12 +29,17 @@ $(SAM_VENV)/.installed:
 
 setup: $(VENV)/.installed
 
+# An independent Web Push service (npm web-push-testing) for the end-to-end delivery tests.
+PUSH_SERVICE := tests/e2e/push-service
+$(PUSH_SERVICE)/node_modules/.package-lock.json: $(PUSH_SERVICE)/package-lock.json
+	npm ci --no-audit --no-fund --prefix $(PUSH_SERVICE)
+
 ## make run: the local stack of CONTRACT §8 (HTTP API on :3000, WebSocket on :3001)
 run: setup
 	$(VENV)/bin/python -m pushgate_local
 
 ## make test: template checks, the whole test suite, then sam build and the built-artifact import check
-test: setup lint-template
+test: setup lint-template $(PUSH_SERVICE)/node_modules/.package-lock.json
 	$(VENV)/bin/python -m pytest -n 2
 	$(MAKE) check-build
 

@@ -1,0 +1,420 @@
+"""CONTRACT §4 + §7 end to end: POST /push on the local stack reaches a real push service.
+
+The push service is web-push-testing (npm, tests/e2e/push-service/), an implementation independent
+of pushgate: it hands out subscriptions bound to the app's VAPID public key, checks every request's
+VAPID JWT (ES256) against that key and decrypts the aes128gcm body with npm's http_ece. So a
+message it reports is exactly what a browser would have shown the service worker. Its launcher,
+serve.js, also refuses (403) a JWT whose aud is not the endpoint's origin, as real push services do,
+and keeps each request's push headers and JWT claims for the assertions. It runs on the
+loopback interface, allowed through PUSHGATE_EXTRA_PUSH_HOSTS=localhost:<port> (CONTRACT §6); the
+stack runs as `make run` runs it, its SQS pollers driving the fan-out and the Web Push sender."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import jwt
+import pytest
+import requests
+
+from pushgate_local.config import free_port
+
+from tests.e2e.local_stack import LocalStackProcess, stack_environment
+
+pytestmark = pytest.mark.e2e
+
+PUSH_SERVICE_DIR = Path(__file__).resolve().parent / "push-service"
+NPM_CI = f"npm ci --no-audit --no-fund --prefix {PUSH_SERVICE_DIR.relative_to(PUSH_SERVICE_DIR.parents[2])}"
+PUSH_SERVICE_START_SECONDS = 15
+DELIVERY_TIMEOUT_SECONDS = 60  # fan-out and sender pollers long-poll (5 s) and batch (1 s); a push takes a few s
+POLL_INTERVAL_SECONDS = 0.2
+
+
+def _missing_push_service() -> str | None:
+    for tool in ("node", "npm"):
+        if shutil.which(tool) is None:
+            return f"`{tool}` is not on PATH: the delivery tests' push service needs Node.js 20+, then `{NPM_CI}`"
+    if not (PUSH_SERVICE_DIR / "node_modules" / "web-push-testing").is_dir():
+        return f"the push service's npm packages are not installed: run `{NPM_CI}` (make test does)"
+    return None
+
+
+# -- the push service -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PushSubscription:
+    """A browser's subscription at the push service: what PushSubscription.toJSON() gives a page."""
+
+    endpoint: str
+    p256dh: str
+    auth: str
+    client_hash: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"endpoint": self.endpoint, "keys": {"p256dh": self.p256dh, "auth": self.auth}}
+
+
+class LoopbackPushService:
+    """web-push-testing run by serve.js in the foreground; it ends when its stdin closes."""
+
+    def __init__(self, log_path: Path) -> None:
+        self.log_path = log_path
+        self.port = 0
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def control_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def push_host(self) -> str:
+        """The endpoints' host:port, as PUSHGATE_EXTRA_PUSH_HOSTS names it."""
+        return f"localhost:{self.port}"
+
+    def start(self) -> None:
+        for _ in range(3):  # a free port can be taken before node binds it (pytest -n 2): pick another
+            self.port = free_port()
+            with open(self.log_path, "ab") as log:
+                self.process = subprocess.Popen(
+                    ["node", "serve.js", str(self.port)],
+                    cwd=PUSH_SERVICE_DIR,
+                    stdin=subprocess.PIPE,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            if self._wait_until_serving():
+                return
+        self.stop()
+        pytest.fail(f"the push service did not start\n{self.log_path.read_text()}")
+
+    def _wait_until_serving(self) -> bool:
+        assert self.process is not None
+        deadline = time.monotonic() + PUSH_SERVICE_START_SECONDS
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                return False
+            try:
+                if requests.post(f"{self.control_url}/status", timeout=2).ok:
+                    return True
+            except requests.RequestException:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        return False
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        if self.process.stdin is not None:
+            self.process.stdin.close()  # serve.js exits when its stdin closes
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def subscribe(self, application_server_key: str) -> PushSubscription:
+        """pushManager.subscribe({userVisibleOnly: true, applicationServerKey})."""
+        response = requests.post(
+            f"{self.control_url}/subscribe",
+            json={"applicationServerKey": application_server_key, "userVisibleOnly": "true"},
+            timeout=10,
+        )
+        assert response.status_code == 200, response.text
+        data = response.json()["data"]
+        assert data["endpoint"] == f"http://{self.push_host}/notify/{data['clientHash']}"
+        return PushSubscription(data["endpoint"], data["keys"]["p256dh"], data["keys"]["auth"], data["clientHash"])
+
+    def messages(self, subscription: PushSubscription) -> list[Any]:
+        """Every payload the service accepted for the subscription, decrypted, oldest first."""
+        response = requests.post(
+            f"{self.control_url}/get-notifications", json={"clientHash": subscription.client_hash}, timeout=10
+        )
+        assert response.status_code == 200, response.text
+        return [json.loads(message) for message in response.json()["data"]["messages"]]
+
+    def requests(self, subscription: PushSubscription) -> list[dict[str, Any]]:
+        """Each request received for the subscription (serve.js): push headers and VAPID claims."""
+        response = requests.post(
+            f"{self.control_url}/get-requests", json={"clientHash": subscription.client_hash}, timeout=10
+        )
+        assert response.status_code == 200, response.text
+        return response.json()["data"]["requests"]
+
+    def log(self) -> str:
+        return self.log_path.read_text()[-5000:]
+
+    def expire(self, subscription: PushSubscription) -> None:
+        """From now on the service answers 410 Gone to pushes for the subscription."""
+        response = requests.post(f"{self.control_url}/expire-subscription/{subscription.client_hash}", timeout=10)
+        assert response.status_code == 200, response.text
+
+
+# -- fixtures -------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def push_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoopbackPushService]:
+    reason = _missing_push_service()
+    if reason is not None:
+        pytest.skip(reason)
+    service = LoopbackPushService(tmp_path_factory.mktemp("push-service") / "push-service.log")
+    service.start()
+    yield service
+    service.stop()
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory, push_service: LoopbackPushService) -> Iterator[LocalStackProcess]:
+    """The local stack as `make run` starts it, allowed to send to the loopback push service."""
+    base = tmp_path_factory.mktemp("delivery-stack")
+    env = stack_environment(base / "data")
+    env["PUSHGATE_EXTRA_PUSH_HOSTS"] = push_service.push_host
+    stack = LocalStackProcess(data_dir=base / "data", log_dir=base, env=env)
+    stack.start()
+    yield stack
+    stack.stop()
+
+
+@pytest.fixture(scope="module")
+def vapid_public_key(stack: LocalStackProcess) -> str:
+    """The demo app's webpush channel key, as a page gets it to subscribe."""
+    return stack.demo()["channels"][0]["vapid_public_key"]
+
+
+# -- the surfaces a browser registers through, and the app's backend ------------------------------
+
+
+def register_with_account_api(stack: LocalStackProcess, user_id: str, subscription: PushSubscription) -> None:
+    """CONTRACT §2."""
+    params = {
+        "session_id": stack.create_session(user_id),
+        "endpoint": subscription.endpoint,
+        "key_p256dh": subscription.p256dh,
+        "key_auth": subscription.auth,
+    }
+    response = requests.get(f"{stack.http_url}/{stack.demo()['account_id']}/push_subscribe", params=params, timeout=30)
+    assert response.json()["data"]["operation_status"] == "SUCCESS", response.text
+
+
+def register_with_device_api(stack: LocalStackProcess, user_id: str, subscription: PushSubscription) -> None:
+    """CONTRACT §3, type `web`."""
+    response = requests.post(
+        f"{stack.http_url}/me/subscribe",
+        headers={"IM-CLIENT-KEY": stack.demo()["public_key"], "IM-Authorization": stack.create_session(user_id)},
+        json={"type": "web", "deviceId": f"browser-{uuid.uuid4()}", "subscription": subscription.to_json()},
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    assert response.json() == {"RC": 0, "RM": "OK", "result": {"n": 1, "ok": 1}}
+
+
+def register_with_channel_api(stack: LocalStackProcess, user_id: str, subscription: PushSubscription) -> None:
+    """CONTRACT §5, with a user JWT signed by the demo app's development key."""
+    demo = stack.demo()
+    now = int(time.time())
+    user_key = jwt.encode({"sub": user_id, "iat": now, "exp": now + 600}, demo["user_token_private_key"], "RS256")
+    response = requests.post(
+        f"{stack.http_url}/user/v1/channels/{demo['channels'][0]['id']}/subscriptions",
+        headers={"x-notiflows-api-key": demo["public_key"], "x-notiflows-user-key": user_key},
+        json={
+            "identifier": subscription.endpoint,
+            "settings": {"p256dh": subscription.p256dh, "auth": subscription.auth},
+        },
+        timeout=30,
+    )
+    assert response.status_code == 201, response.text
+
+
+def subscribe_to_topic(stack: LocalStackProcess, subscription: PushSubscription, topic: str) -> None:
+    response = requests.post(
+        f"{stack.http_url}/topics/subscribe",
+        params={"api_key": stack.demo()["secret_key"]},
+        json={"token": subscription.endpoint, "topics": [topic]},
+        timeout=30,
+    )
+    assert response.json() == {"success": True}, response.text
+
+
+def send_push(
+    stack: LocalStackProcess, to: str, notification: dict[str, Any], data: dict[str, Any], **options: Any
+) -> str:
+    response = requests.post(
+        f"{stack.http_url}/push",
+        params={"api_key": stack.demo()["secret_key"]},
+        json={"to": to, "notification": notification, "data": data, **options},
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["success"] is True
+    return body["id"]
+
+
+def wait_until_delivered(
+    stack: LocalStackProcess, push_service: LoopbackPushService, push_id: str, expected: dict[str, int]
+) -> None:
+    """GET /pushes/{id} until the fan-out is over and nothing is pending, then check the counts."""
+    url = f"{stack.http_url}/pushes/{push_id}"
+    deadline = time.monotonic() + DELIVERY_TIMEOUT_SECONDS
+    while True:
+        response = requests.get(url, params={"api_key": stack.demo()["secret_key"]}, timeout=30)
+        assert response.status_code == 200, response.text
+        push = response.json()["push"]
+        if push["status"] == "done" or time.monotonic() > deadline:
+            break
+        time.sleep(POLL_INTERVAL_SECONDS)
+    logs = f"--- push service ---\n{push_service.log()}\n{stack.logs()}"
+    assert push["status"] == "done", f"push still {push} after {DELIVERY_TIMEOUT_SECONDS} s\n{logs}"
+    assert {name: push["counts"][name] for name in expected} == expected, f"{push}\n{logs}"
+    assert push["counts"].get("cancelled", 0) == 0, push  # pushgate's own addition to the contract's counts
+
+
+def counts(targeted: int, sent: int = 0, failed: int = 0, pruned: int = 0) -> dict[str, int]:
+    """GET /pushes/{id} counts (CONTRACT §4) of a push that is over."""
+    return {"targeted": targeted, "sent": sent, "failed": failed, "pruned": pruned, "pending": 0}
+
+
+def a_notification() -> tuple[dict[str, Any], dict[str, Any]]:
+    """A notification and data, non-ASCII included, unique per push."""
+    marker = str(uuid.uuid4())
+    notification = {
+        "title": "Réunion à 15 h ✓",
+        "body": f"Ordre du jour {marker}",
+        "icon": "/icon.png",
+        "url": "/agenda",
+    }
+    data = {"marker": marker, "nested": {"list": [1, 2.5, None, True], "emoji": "📬"}}
+    return notification, data
+
+
+# -- tests ----------------------------------------------------------------------------------------
+
+
+def test_a_push_to_a_token_arrives_once_decrypted(
+    stack: LocalStackProcess, push_service: LoopbackPushService, vapid_public_key: str
+) -> None:
+    # Given a browser subscribed at the push service with the app's VAPID key, registered through §2
+    browser = push_service.subscribe(vapid_public_key)
+    register_with_account_api(stack, f"token-{uuid.uuid4()}", browser)
+    # When the app's backend pushes to its token (the endpoint)
+    notification, data = a_notification()
+    push_id = send_push(stack, browser.endpoint, notification, data)
+    # Then the push service accepted it (VAPID checked) and decrypted exactly the payload, once
+    wait_until_delivered(stack, push_service, push_id, counts(targeted=1, sent=1))
+    assert push_service.messages(browser) == [{"id": push_id, "notification": notification, "data": data}]
+
+
+def test_push_requests_carry_the_push_headers_and_vapid_claims(
+    stack: LocalStackProcess, push_service: LoopbackPushService, vapid_public_key: str
+) -> None:
+    # Given a registered browser
+    browser = push_service.subscribe(vapid_public_key)
+    register_with_account_api(stack, f"headers-{uuid.uuid4()}", browser)
+    # When the app pushes with a TTL, an urgency and a collapse key
+    notification, data = a_notification()
+    before = time.time()
+    push_id = send_push(
+        stack, browser.endpoint, notification, data, time_to_live=3600, urgency="high", collapse_key="score update"
+    )
+    wait_until_delivered(stack, push_service, push_id, counts(targeted=1, sent=1))
+    waited = time.time() - before
+    # Then the one request carried them as RFC 8030 says, with a VAPID JWT for the endpoint's origin
+    assert push_service.messages(browser) == [{"id": push_id, "notification": notification, "data": data}]
+    [request] = push_service.requests(browser)
+    assert request["contentEncoding"] == "aes128gcm"
+    assert request["contentType"] == "application/octet-stream"
+    assert 3600 - waited - 1 <= int(request["ttl"]) <= 3600  # reduced by the time spent in the queues
+    assert request["urgency"] == "high"
+    assert re.fullmatch(r"[A-Za-z0-9_-]{1,32}", request["topic"])  # the collapse key, hashed (it travels in clear)
+    vapid = request["vapid"]
+    assert vapid["aud"] == f"http://{push_service.push_host}"
+    assert time.time() < vapid["exp"] <= time.time() + 12 * 3600 + 1
+    assert re.match(r"(mailto:|https://)", vapid["sub"])
+
+
+def test_a_push_to_a_user_reaches_each_of_their_browsers_once(
+    stack: LocalStackProcess, push_service: LoopbackPushService, vapid_public_key: str
+) -> None:
+    # Given one user's browsers, registered through the account, device and channel APIs,
+    # and another user's browser
+    user_id = f"user-{uuid.uuid4()}"
+    browsers = [push_service.subscribe(vapid_public_key) for _ in range(3)]
+    register_with_account_api(stack, user_id, browsers[0])
+    register_with_device_api(stack, user_id, browsers[1])
+    register_with_channel_api(stack, user_id, browsers[2])
+    someone_else = push_service.subscribe(vapid_public_key)
+    register_with_account_api(stack, f"other-{uuid.uuid4()}", someone_else)
+    # When the app pushes to the user
+    notification, data = a_notification()
+    push_id = send_push(stack, f"/users/{user_id}", notification, data)
+    # Then each of the user's browsers got it exactly once, and nobody else did
+    wait_until_delivered(stack, push_service, push_id, counts(targeted=3, sent=3))
+    expected = {"id": push_id, "notification": notification, "data": data}
+    assert [push_service.messages(browser) for browser in browsers] == [[expected]] * 3
+    assert push_service.messages(someone_else) == []
+
+
+def test_a_push_to_a_topic_reaches_each_subscriber_once(
+    stack: LocalStackProcess, push_service: LoopbackPushService, vapid_public_key: str
+) -> None:
+    # Given two users' browsers subscribed to a topic, and a third browser that is not
+    topic = f"news-{uuid.uuid4().hex[:12]}"
+    subscribers = [push_service.subscribe(vapid_public_key) for _ in range(2)]
+    register_with_account_api(stack, f"reader-{uuid.uuid4()}", subscribers[0])
+    register_with_device_api(stack, f"reader-{uuid.uuid4()}", subscribers[1])
+    for subscriber in subscribers:
+        subscribe_to_topic(stack, subscriber, topic)
+    bystander = push_service.subscribe(vapid_public_key)
+    register_with_account_api(stack, f"bystander-{uuid.uuid4()}", bystander)
+    # When the app pushes to the topic
+    notification, data = a_notification()
+    push_id = send_push(stack, f"/topics/{topic}", notification, data)
+    # Then each subscriber got it exactly once, and the bystander nothing
+    wait_until_delivered(stack, push_service, push_id, counts(targeted=2, sent=2))
+    expected = {"id": push_id, "notification": notification, "data": data}
+    assert [push_service.messages(subscriber) for subscriber in subscribers] == [[expected]] * 2
+    assert push_service.messages(bystander) == []
+
+
+def test_an_expired_subscription_is_pruned(
+    stack: LocalStackProcess, push_service: LoopbackPushService, vapid_public_key: str
+) -> None:
+    # Given a user with two working browsers
+    user_id = f"leaver-{uuid.uuid4()}"
+    kept, expired = push_service.subscribe(vapid_public_key), push_service.subscribe(vapid_public_key)
+    register_with_account_api(stack, user_id, kept)
+    register_with_device_api(stack, user_id, expired)
+    first_notification, first_data = a_notification()
+    first_id = send_push(stack, f"/users/{user_id}", first_notification, first_data)
+    wait_until_delivered(stack, push_service, first_id, counts(targeted=2, sent=2))
+    first = {"id": first_id, "notification": first_notification, "data": first_data}
+    # When one of them expires at the push service (it now answers 410 Gone) and the app pushes again
+    push_service.expire(expired)
+    notification, data = a_notification()
+    push_id = send_push(stack, f"/users/{user_id}", notification, data)
+    # Then the live browser gets the push, the expired subscription is pruned and shown EXPIRED
+    wait_until_delivered(stack, push_service, push_id, counts(targeted=2, sent=1, pruned=1))
+    assert push_service.messages(kept) == [first, {"id": push_id, "notification": notification, "data": data}]
+    assert push_service.messages(expired) == [first]
+    assert len(push_service.requests(expired)) == 2  # the 410 was not retried
+    response = requests.get(
+        f"{stack.http_url}/devices/{quote(expired.endpoint, safe='')}",
+        params={"api_key": stack.demo()["secret_key"]},
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["device"]["status"] == "EXPIRED"
+    assert response.json()["device"]["type"] == "web"
+    assert response.json()["device"]["user_id"] == user_id

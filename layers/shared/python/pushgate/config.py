@@ -26,6 +26,7 @@ class Settings:
     delivery_queue_url: str | None = None
     delivery_dead_letter_queue_url: str | None = None
     vapid_subject: str = "mailto:push@example.com"
+    success_stamp_seconds: int = 86_400
 
     @classmethod
     def from_env(cls, environ: os._Environ[str] | dict[str, str] | None = None) -> "Settings":
@@ -41,6 +42,7 @@ class Settings:
             delivery_queue_url=env.get("DELIVERY_QUEUE_URL") or None,
             delivery_dead_letter_queue_url=env.get("DELIVERY_DLQ_URL") or None,
             vapid_subject=env.get("PUSHGATE_VAPID_SUBJECT") or "mailto:push@example.com",
+            success_stamp_seconds=int(env.get("PUSHGATE_SUCCESS_STAMP_SECONDS") or 86_400),
         )
 
 

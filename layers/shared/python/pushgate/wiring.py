@@ -122,4 +122,5 @@ def delivery_service() -> DeliveryService:
         _queue(config.delivery_queue_url, "DELIVERY_QUEUE_URL"),
         _queue(config.delivery_dead_letter_queue_url, "DELIVERY_DLQ_URL"),
         transport,
+        success_stamp_seconds=config.success_stamp_seconds,
     )

@@ -1,7 +1,8 @@
 """The Web Push sender's use case (CONTRACT §7): deliver one batch and act on each outcome.
 
-- 2xx: sent. The device's success stamp is written only when the one fan-out read is stale,
-  so steady traffic costs no per-delivery write.
+- 2xx: sent. The device's success stamp is written only when the one fan-out read is older
+  than the stamp window (PUSHGATE_SUCCESS_STAMP_SECONDS, a day by default), so steady traffic
+  costs no per-delivery write; those stamp writes are most of the cost of a first push.
 - 404/410: the subscription is pruned (EXPIRED), conditionally on the keys we sent to, so a
   concurrent re-subscribe survives; its topic edges go with it.
 - 429: retried no sooner than Retry-After; 5xx and timeouts: retried with exponential backoff
@@ -46,6 +47,7 @@ class DeliveryService:
         transport: Transport,
         clock: Callable[[], float] = time.time,
         jitter: Callable[[], float] = random.random,
+        success_stamp_seconds: int = SUCCESS_STAMP_WINDOW_SECONDS,
     ) -> None:
         self._repository = repository
         self._delivery = delivery_queue
@@ -53,6 +55,7 @@ class DeliveryService:
         self._transport = transport
         self._clock = clock
         self._jitter = jitter
+        self._stamp_window = success_stamp_seconds
 
     def process(self, message: DeliveryMessage) -> Counter[str]:
         """Deliver a batch; returns the counts it added to the push."""
@@ -82,7 +85,7 @@ class DeliveryService:
             metrics.add_metric(name=f"WebPush_{kind.value}", unit=MetricUnit.Count, value=1)
             if kind is OutcomeKind.SENT:
                 counts["sent"] += 1
-                if target.last_success_at is None or now - target.last_success_at >= SUCCESS_STAMP_WINDOW_SECONDS:
+                if target.last_success_at is None or now - target.last_success_at >= self._stamp_window:
                     self._repository.record_delivery_success(message.app_id, target.token_hash, now, target.topic)
                 continue
             if kind is OutcomeKind.GONE:

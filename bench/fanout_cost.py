@@ -1,0 +1,201 @@
+"""AWS requests per 1,000 deliveries for a topic push, and what they cost per million deliveries.
+
+Runs the real pipeline code in one process against moto (no network, no push service: a
+transport that answers 201 to everything): POST /push to a topic of N web subscriptions, every
+fan-out message, every delivery batch, with the SQS requests Lambda's event source mapping makes
+(one ReceiveMessage per batch and one DeleteMessageBatch per batch). Every AWS call is counted
+through botocore's event hooks, and DynamoDB capacity units are derived from the bytes each call
+reads or writes, as on-demand billing does. Lambda duration is the CPU time of the handlers.
+
+Two runs are reported: the first push to the topic (the sender writes each device's success
+stamp) and a second push within the stamp window (no per-delivery write: the steady state).
+
+    .venv/bin/python bench/fanout_cost.py [--devices 500]
+
+(Set-up through moto's in-process DynamoDB is the slow part: its transactions copy the table.)
+
+Prices: public on-demand list prices, us-east-1, x86 Lambda (see PRICES below).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(REPO), str(REPO / "src"), str(REPO / "layers" / "shared" / "python")]
+os.environ.update(
+    AWS_DEFAULT_REGION="us-east-1", AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", TABLE_NAME="bench",
+    POWERTOOLS_SERVICE_NAME="pushgate", POWERTOOLS_METRICS_NAMESPACE="pushgate", POWERTOOLS_TRACE_DISABLED="1",
+    POWERTOOLS_LOG_LEVEL="ERROR",
+)
+os.environ.pop("AWS_ENDPOINT_URL", None)
+
+PRICES = {
+    "dynamodb_read_unit": 0.125 / 1e6,  # on-demand read request unit
+    "dynamodb_write_unit": 0.625 / 1e6,  # on-demand write request unit
+    "sqs_request": 0.40 / 1e6,  # standard queue, per 64 KiB chunk of a request
+    "lambda_request": 0.20 / 1e6,
+    "lambda_gb_second": 0.0000166667,  # x86
+}
+SNS_MOBILE_PUSH_PER_MILLION = 0.50
+SENDER_MEMORY_GB, FANOUT_MEMORY_GB, API_MEMORY_GB = 1.0, 0.5, 0.5
+SQS_BATCH = 5  # BatchSize of both event source mappings in template.yaml
+# CPU per delivery of the Web Push client (encrypt, sign from cache, HTTP/1.1 request and response),
+# as bench/sender_cpu.py measures it on this kind of machine (median round, 2026-11-23).
+SENDER_CPU_PER_DELIVERY = 0.000519
+
+
+class Meter:
+    """Counts AWS calls and the capacity units / SQS request units they are billed."""
+
+    def __init__(self) -> None:
+        self.calls: Counter[str] = Counter()
+        self.read_units = 0.0
+        self.write_units = 0.0
+        self.sqs_units = 0
+        # CPU spent between sending a call and parsing its answer: in-process moto doing the AWS
+        # side's work, which a Lambda function does not pay for. Subtracted from handler CPU.
+        self.aws_side_cpu = 0.0
+        self._call_started = 0.0
+
+    def reset(self) -> None:
+        self.__init__()
+
+    def before(self, params: dict[str, Any], model: Any, **_: Any) -> None:
+        self._call_started = time.process_time()
+        operation = model.name
+        self.calls[f"{model.service_model.service_name}:{operation}"] += 1
+        if model.service_model.service_name == "sqs":
+            size = len(json.dumps(params, default=str))
+            self.sqs_units += max(1, math.ceil(size / 65536))
+        elif operation in ("PutItem", "UpdateItem", "DeleteItem"):
+            self.write_units += max(1, math.ceil(len(json.dumps(params, default=str)) / 1024))
+        elif operation == "TransactWriteItems":
+            self.write_units += sum(2 * max(1, math.ceil(len(json.dumps(item, default=str)) / 1024)) for item in params["TransactItems"])
+
+    def after(self, parsed: dict[str, Any], model: Any, **_: Any) -> None:
+        self.aws_side_cpu += time.process_time() - self._call_started
+        operation = model.name
+        if model.service_model.service_name != "dynamodb":
+            return
+        factor = 0.5  # eventually consistent reads
+        if operation == "GetItem":
+            self.read_units += max(1, math.ceil(len(json.dumps(parsed.get("Item", {}), default=str)) / 4096)) * (1.0 if parsed.get("Item") is not None else 0.5)
+        elif operation == "Query":
+            self.read_units += max(1, math.ceil(len(json.dumps(parsed.get("Items", []), default=str)) / 4096)) * factor
+        elif operation == "BatchGetItem":
+            for items in parsed.get("Responses", {}).values():
+                self.read_units += sum(max(1, math.ceil(len(json.dumps(i, default=str)) / 4096)) * factor for i in items)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--devices", type=int, default=500)
+    args = parser.parse_args()
+
+    import boto3
+    from moto import mock_aws
+
+    from tests.keys import browser_keys
+
+    with mock_aws():
+        from pushgate import config, wiring
+        from pushgate.delivery.outcomes import DeliveryOutcome, OutcomeKind
+        from pushgate.models import Caller
+        from pushgate.pushes import DeliveryMessage, FanoutMessage
+        from pushgate.queues import Queue
+        from pushgate.services.delivery import DeliveryService
+        from pushgate.services.subscriptions import WebSubscription
+        from pushgate_local.template import resources, table_definition
+
+        dynamodb, sqs = boto3.client("dynamodb"), boto3.client("sqs")
+        dynamodb.create_table(**table_definition(table_name="bench"))
+        urls = {name: sqs.create_queue(QueueName=name)["QueueUrl"] for name in resources(kind="AWS::SQS::Queue")}
+        os.environ.update(FANOUT_QUEUE_URL=urls["FanoutQueue"], DELIVERY_QUEUE_URL=urls["DeliveryQueue"], DELIVERY_DLQ_URL=urls["DeliveryDeadLetterQueue"])
+        config.settings.cache_clear()
+        core = wiring.services()
+        created = core.apps(boto3.client("ssm")).create_app("bench")
+        caller = Caller(app=created.app, user_id="bench-user")
+        p256dh, auth = browser_keys()
+        print(f"subscribing {args.devices} browsers to the topic (set-up, not measured)...", flush=True)
+        for i in range(args.devices):
+            endpoint = f"https://fcm.googleapis.com/wp/bench-{i:07d}"
+            core.subscriptions.subscribe_web(caller, WebSubscription.parse(core.subscriptions.policy, endpoint, p256dh, auth))
+            core.topics.subscribe(created.app, endpoint, ["everyone"])
+
+        class Accepting:
+            def send(self, push, targets, ttl):  # noqa: ANN001, ANN201
+                return [DeliveryOutcome(OutcomeKind.SENT, t.token_hash, 201) for t in targets]
+
+        pushes, fanout = wiring.push_service(), wiring.fanout_service()
+        delivery = DeliveryService(core.repository, Queue(sqs, urls["DeliveryQueue"]), Queue(sqs, urls["DeliveryDeadLetterQueue"]), Accepting())
+
+        meter = Meter()
+        for client in (dynamodb, sqs, core.repository._client, wiring.sqs_client()):  # noqa: SLF001 - the same client the code uses
+            client.meta.events.register("before-call.*.*", meter.before)
+            client.meta.events.register("after-call.*.*", meter.after)
+
+        def drain(url: str, handle, memory_gb: float) -> tuple[int, float]:  # noqa: ANN001
+            invocations, gb_seconds = 0, 0.0
+            while True:
+                received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=SQS_BATCH).get("Messages", [])
+                if not received:
+                    return invocations, gb_seconds
+                started, aws_before = time.process_time(), meter.aws_side_cpu
+                for message in received:
+                    handle(message["Body"])
+                gb_seconds += (time.process_time() - started - (meter.aws_side_cpu - aws_before)) * memory_gb
+                invocations += 1
+                sqs.delete_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(received)])
+
+        def one_push(label: str) -> None:
+            meter.reset()
+            started = time.process_time()
+            push_id = pushes.create(created.app, {"to": "/topics/everyone", "notification": {"title": "Hello", "body": "World"}})
+            api_gb_s = (time.process_time() - started - meter.aws_side_cpu) * API_MEMORY_GB
+            fan_inv, fan_gb_s = drain(urls["FanoutQueue"], lambda body: fanout.expand(FanoutMessage.model_validate_json(body)), FANOUT_MEMORY_GB)
+            # Idempotency records (two writes per batch, Powertools) are not exercised in-process here; add them.
+            snd_inv, snd_gb_s = drain(urls["DeliveryQueue"], lambda body: delivery.process(DeliveryMessage.model_validate_json(body)), SENDER_MEMORY_GB)
+            batches = math.ceil(args.devices / 50) + fan_inv * SQS_BATCH
+            idempotency_writes = 2 * batches
+            push = core.repository.get_push(push_id)
+            assert push.sent == args.devices, (push.sent, args.devices)
+            per = 1000 / args.devices
+            dynamo_requests = sum(n for k, n in meter.calls.items() if k.startswith("dynamodb")) + idempotency_writes
+            sqs_requests = sum(n for k, n in meter.calls.items() if k.startswith("sqs"))
+            sender_gb_s = args.devices * SENDER_CPU_PER_DELIVERY * SENDER_MEMORY_GB
+            snd_gb_s += sender_gb_s
+            cost = (
+                meter.read_units * PRICES["dynamodb_read_unit"]
+                + (meter.write_units + idempotency_writes) * PRICES["dynamodb_write_unit"]
+                + meter.sqs_units * PRICES["sqs_request"]
+                + (1 + fan_inv + snd_inv) * PRICES["lambda_request"]
+                + (api_gb_s + fan_gb_s + snd_gb_s) * PRICES["lambda_gb_second"]
+            )
+            per_million = cost * 1e6 / args.devices
+            print(f"\n{label}: {args.devices} deliveries through {fan_inv} fan-out and {snd_inv} sender invocations")
+            print(f"  per 1,000 deliveries: {dynamo_requests * per:.1f} DynamoDB requests "
+                  f"({meter.read_units * per:.1f} RRU, {(meter.write_units + idempotency_writes) * per:.1f} WRU), "
+                  f"{sqs_requests * per:.1f} SQS requests ({meter.sqs_units * per:.1f} billed units), "
+                  f"{(1 + fan_inv + snd_inv) * per:.2f} Lambda invocations, {(api_gb_s + fan_gb_s + snd_gb_s) * per:.3f} GB-s")
+            print("  (Lambda GB-s: CPU of pushgate's code with a transport that encrypts nothing; the sender's own")
+            print("   encryption and HTTP cost is measured by bench/sender_cpu.py and added below)")
+            print(f"  cost per million deliveries: ${per_million:.4f}  (Amazon SNS mobile push: ${SNS_MOBILE_PUSH_PER_MILLION:.2f}; "
+                  f"ratio {per_million / SNS_MOBILE_PUSH_PER_MILLION:.3f}; target < $0.10)")
+            for name, count in sorted(meter.calls.items()):
+                print(f"    {name:32s} {count * per:8.2f} per 1,000")
+
+        one_push("first push of the stamp window")
+        one_push("steady state (second push, stamps fresh)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,7 +1,9 @@
-"""Writes the sample API Gateway HTTP API (payload 2.0) events in events/.
+"""Writes the sample API Gateway events in events/: HTTP API (payload 2.0) events for the HTTP
+functions, and WebSocket API events for the WebSocket route functions.
 
 They are what `sam local invoke -e events/<file>` feeds a function, and what the handler tests
-feed the handlers (after swapping in real credentials). Run: python scripts/make_events.py"""
+feed the handlers (after swapping in real credentials). Every credential in them is a placeholder
+that says what to put there. Run: python scripts/make_events.py"""
 
 from __future__ import annotations
 
@@ -19,24 +21,43 @@ EXAMPLE = {
     "key_p256dh": "BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4",
     "key_auth": "BTBZMqHH6r4Tts7J_aSIgg",
 }
+SECRET_KEY = "sk_replace-with-the-app-secret-key"
+PUBLIC_KEY = "pk_replace-with-the-app-public-key"
+# A session id or a user JWT (`pushgate session create` / `pushgate token create`).
+USER_TOKEN = "ses_replace-with-a-session-id-or-a-user-jwt"
+USER_JWT = "replace-with-a-user-jwt-from-pushgate-token-create"
+# The nil UUID: replace it with the app's webpush channel id (`pushgate app create` prints it).
+CHANNEL_ID = "00000000-0000-0000-0000-000000000000"
+# PushSubscription.toJSON() of the example browser.
+SUBSCRIPTION = {"endpoint": EXAMPLE["endpoint"], "keys": {"p256dh": EXAMPLE["key_p256dh"], "auth": EXAMPLE["key_auth"]}}
+APNS_TOKEN = "740f4707bebcf74f9b7c25d48e3358945f6aa01da5ddb387462c7eaf61bb78ad"  # 32 bytes, hex
+FCM_TOKEN = "cGxhY2Vob2xkZXI6APA91bH-example-fcm-registration-token"
+
+HTTP_API_ID = "abc123"
+JSON_UTF8 = "application/json; charset=utf-8"
 
 
 def http_event(method: str, route: str, path: str, query: str = "", body: str | None = None,
-               content_type: str | None = None, path_parameters: dict[str, str] | None = None) -> dict:
-    headers = {"host": "abc123.execute-api.us-east-1.amazonaws.com", "user-agent": "Mozilla/5.0"}
+               content_type: str | None = None, path_parameters: dict[str, str] | None = None,
+               headers: dict[str, str] | None = None) -> dict:
+    """An HTTP API payload 2.0 event. API Gateway hands the function `rawPath` percent-decoded
+    (so a URL-encoded endpoint in a path parameter arrives as the URL itself) and `rawQueryString`
+    as sent; header names are lower-cased."""
+    all_headers = {"host": f"{HTTP_API_ID}.execute-api.us-east-1.amazonaws.com", "user-agent": "Mozilla/5.0"}
     if content_type:
-        headers["content-type"] = content_type
+        all_headers["content-type"] = content_type
+    all_headers.update(headers or {})
     event = {
         "version": "2.0",
         "routeKey": f"{method} {route}",
         "rawPath": path,
         "rawQueryString": query,
-        "headers": headers,
+        "headers": all_headers,
         "requestContext": {
             "accountId": "123456789012",
-            "apiId": "abc123",
-            "domainName": "abc123.execute-api.us-east-1.amazonaws.com",
-            "domainPrefix": "abc123",
+            "apiId": HTTP_API_ID,
+            "domainName": f"{HTTP_API_ID}.execute-api.us-east-1.amazonaws.com",
+            "domainPrefix": HTTP_API_ID,
             "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.7", "userAgent": "Mozilla/5.0"},
             "requestId": "JKJaXmPLvHcESHA=",
             "routeKey": f"{method} {route}",
@@ -55,11 +76,12 @@ def http_event(method: str, route: str, path: str, query: str = "", body: str | 
     return event
 
 
-def main() -> None:
+def account_events() -> dict[str, dict]:
+    """CONTRACT §2, the account API."""
     account = {"account_id": "1"}
     subscribe_route, unsubscribe_route = "/{account_id}/push_subscribe", "/{account_id}/push_unsubscribe"
     unsubscribe = {"session_id": EXAMPLE["session_id"], "endpoint": EXAMPLE["endpoint"]}
-    events = {
+    return {
         "http-account-push-subscribe-get.json": http_event(
             "GET", subscribe_route, "/1/push_subscribe", urlencode(EXAMPLE), path_parameters=account),
         "http-account-push-subscribe-post-json.json": http_event(
@@ -77,9 +99,156 @@ def main() -> None:
             "POST", unsubscribe_route, "/1/push_unsubscribe", body=json.dumps(unsubscribe),
             content_type="application/json", path_parameters=account),
         "http-create-session.json": http_event(
-            "POST", "/sessions", "/sessions", "api_key=sk_replace-with-the-app-secret-key",
+            "POST", "/sessions", "/sessions", f"api_key={SECRET_KEY}",
             body=json.dumps({"user_id": "user-42", "ttl": 3600}), content_type="application/json"),
     }
+
+
+def device_events() -> dict[str, dict]:
+    """CONTRACT §3, the device API: the client key and the user's session id or JWT in headers."""
+    headers = {"im-client-key": PUBLIC_KEY, "im-authorization": USER_TOKEN}
+
+    def post(path: str, body: dict) -> dict:
+        return http_event("POST", path, path, body=json.dumps(body), content_type=JSON_UTF8, headers=headers)
+
+    return {
+        "http-device-subscribe-web.json": post(
+            "/me/subscribe", {"type": "web", "deviceId": "chrome-on-laptop-uuid-001", "subscription": SUBSCRIPTION}),
+        "http-device-subscribe-ios.json": post(
+            "/me/subscribe", {"type": "ios", "deviceId": "iphone-15-uuid-001", "token": APNS_TOKEN}),
+        "http-device-unsubscribe.json": post("/me/unsubscribe", {"type": "fcm", "deviceId": "pixel-8-uuid-002"}),
+    }
+
+
+def topics_events() -> dict[str, dict]:
+    """CONTRACT §4, the server-side topics API: the secret key in `?api_key=`."""
+    query = f"api_key={SECRET_KEY}"
+    topics_body = json.dumps({"token": EXAMPLE["endpoint"], "topics": ["news", "media"]})
+    return {
+        "http-topics-subscribe.json": http_event(
+            "POST", "/topics/subscribe", "/topics/subscribe", query, body=topics_body, content_type="application/json"),
+        "http-topics-unsubscribe.json": http_event(
+            "POST", "/topics/unsubscribe", "/topics/unsubscribe", query, body=topics_body, content_type="application/json"),
+        "http-list-topics.json": http_event("GET", "/topics", "/topics", query),
+        "http-topic-subscribers.json": http_event(
+            "GET", "/topics/{topic}", "/topics/news", query, path_parameters={"topic": "news"}),
+        # Sent as GET /devices/https%3A%2F%2Ffcm.googleapis.com%2F...; API Gateway decodes the path.
+        "http-get-device.json": http_event(
+            "GET", "/devices/{token}", f"/devices/{EXAMPLE['endpoint']}", query,
+            path_parameters={"token": EXAMPLE["endpoint"]}),
+    }
+
+
+def channel_events() -> dict[str, dict]:
+    """CONTRACT §5, the channel subscriptions API: public key and RS256 user JWT in headers."""
+    route = "/user/v1/channels/{channel_id}/subscriptions"
+    path = f"/user/v1/channels/{CHANNEL_ID}/subscriptions"
+    headers = {"x-notiflows-api-key": PUBLIC_KEY, "x-notiflows-user-key": USER_JWT}
+    parameters = {"channel_id": CHANNEL_ID}
+    upsert = {"identifier": EXAMPLE["endpoint"],
+              "settings": {"endpoint": EXAMPLE["endpoint"], "p256dh": EXAMPLE["key_p256dh"], "auth": EXAMPLE["key_auth"]}}
+    return {
+        "http-channel-subscription-upsert.json": http_event(
+            "POST", route, path, body=json.dumps(upsert), content_type="application/json",
+            path_parameters=parameters, headers=headers),
+        "http-channel-subscription-list.json": http_event("GET", route, path, path_parameters=parameters, headers=headers),
+        "http-channel-subscription-delete.json": http_event(
+            "DELETE", route, path, body=json.dumps({"identifier": EXAMPLE["endpoint"]}), content_type="application/json",
+            path_parameters=parameters, headers={**headers, "x-request-id": "req_example-client-request-id"}),
+    }
+
+
+# -- WebSocket API ------------------------------------------------------------------------------
+
+WS_API_ID = "w5x6y7z8a9"
+WS_DOMAIN = f"{WS_API_ID}.execute-api.us-east-1.amazonaws.com"
+WS_STAGE = "dev"
+CONNECTION_ID = "L0SM9cOFvHcCIhw="
+CONNECTED_AT = 1795449600000
+
+
+def ws_request_context(route_key: str, event_type: str, request_epoch_ms: int) -> dict:
+    return {
+        "routeKey": route_key,
+        "eventType": event_type,
+        "extendedRequestId": "L0SM9FOXvHcFtzg=",
+        "requestTime": "23/Nov/2026:16:00:00 +0000",
+        "messageDirection": "IN",
+        "stage": WS_STAGE,
+        "connectedAt": CONNECTED_AT,
+        "requestTimeEpoch": request_epoch_ms,
+        "identity": {"userAgent": "Mozilla/5.0", "sourceIp": "203.0.113.7"},
+        "requestId": "L0SM9FOXvHcFtzg=",
+        "domainName": WS_DOMAIN,
+        "connectionId": CONNECTION_ID,
+        "apiId": WS_API_ID,
+    }
+
+
+def ws_connect_event() -> dict:
+    """$connect of wss://…/dev?key=pk_…&token=…: the handshake's headers and query string."""
+    query = {"key": PUBLIC_KEY, "token": USER_TOKEN}
+    headers = {
+        "Host": WS_DOMAIN,
+        "Origin": "https://app.example.com",
+        "Sec-WebSocket-Extensions": "permessage-deflate; client_max_window_bits",
+        "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+        "Sec-WebSocket-Version": "13",
+        "User-Agent": "Mozilla/5.0",
+        "X-Amzn-Trace-Id": "Root=1-6572a1b0-0123456789abcdef01234567",
+        "X-Forwarded-For": "203.0.113.7",
+        "X-Forwarded-Port": "443",
+        "X-Forwarded-Proto": "https",
+    }
+    return {
+        "headers": headers,
+        "multiValueHeaders": {name: [value] for name, value in headers.items()},
+        "queryStringParameters": query,
+        "multiValueQueryStringParameters": {name: [value] for name, value in query.items()},
+        "requestContext": ws_request_context("$connect", "CONNECT", CONNECTED_AT),
+        "isBase64Encoded": False,
+    }
+
+
+def ws_disconnect_event() -> dict:
+    headers = {"Host": WS_DOMAIN, "x-api-key": "", "X-Forwarded-For": "", "x-restapi": ""}
+    context = ws_request_context("$disconnect", "DISCONNECT", CONNECTED_AT + 60_000)
+    context.update(disconnectStatusCode=1001, disconnectReason="Going away")
+    return {
+        "headers": headers,
+        "multiValueHeaders": {name: [value] for name, value in headers.items()},
+        "requestContext": context,
+        "isBase64Encoded": False,
+    }
+
+
+def ws_message_event(route_key: str, body: str) -> dict:
+    """A message frame: the route API Gateway chose from `$request.body.cmd`, and the frame as text."""
+    context = ws_request_context(route_key, "MESSAGE", CONNECTED_AT + 1_000)
+    context["messageId"] = "L0SM9eAgvHcCIhw="
+    return {"requestContext": context, "body": body, "isBase64Encoded": False}
+
+
+def websocket_events() -> dict[str, dict]:
+    """CONTRACT §1: one event per route of the WebSocket API."""
+
+    def command(route_key: str, message: dict) -> dict:
+        return ws_message_event(route_key, json.dumps(message))
+
+    return {
+        "ws-connect.json": ws_connect_event(),
+        "ws-disconnect.json": ws_disconnect_event(),
+        "ws-auth.json": command("auth", {"cmd": "auth", "token": USER_TOKEN}),
+        "ws-push-get-vapid.json": command("push_get_vapid", {"cmd": "push_get_vapid"}),
+        "ws-push-subscribe.json": command("push_subscribe", {"cmd": "push_subscribe", "subscription": SUBSCRIPTION}),
+        "ws-push-unsubscribe.json": command("push_unsubscribe", {"cmd": "push_unsubscribe", "endpoint": EXAMPLE["endpoint"]}),
+        "ws-default-unknown-command.json": command("$default", {"cmd": "push_frobnicate"}),
+        "ws-default-invalid-json.json": ws_message_event("$default", "push_subscribe please"),
+    }
+
+
+def main() -> None:
+    events = {**account_events(), **device_events(), **topics_events(), **channel_events(), **websocket_events()}
     EVENTS.mkdir(exist_ok=True)
     for name, event in events.items():
         (EVENTS / name).write_text(json.dumps(event, indent=2) + "\n")

@@ -1,7 +1,7 @@
 """GET|POST /{account_id}/push_subscribe (CONTRACT §2): register or reactivate the caller's browser."""
 
 from pushgate.http.envelopes import account_subscribe_errors
-from pushgate.http.request import merged_params
+from pushgate.http.request import ANY_VALUE, merged_params, path_parameter
 from pushgate.http.resolver import http_entry, http_resolver
 from pushgate.services.subscriptions import WebSubscription
 from pushgate.wiring import services
@@ -10,10 +10,11 @@ app = http_resolver(account_subscribe_errors)
 pushgate = services()
 
 
-@app.route("/<account_id>/push_subscribe", method=["GET", "POST"])
-def push_subscribe(account_id: str) -> dict:
-    params = merged_params(app.current_event.raw_event)
-    caller = pushgate.authenticator.account_caller(account_id, params.get("session_id"))
+@app.route(f"/{ANY_VALUE}/push_subscribe", method=["GET", "POST"])  # see path_parameter
+def push_subscribe() -> dict:
+    event = app.current_event.raw_event
+    params = merged_params(event)
+    caller = pushgate.authenticator.account_caller(path_parameter(event, "account_id"), params.get("session_id"))
     subscription = WebSubscription.parse(
         pushgate.subscriptions.policy, params.get("endpoint"), params.get("key_p256dh"), params.get("key_auth")
     )

@@ -1,7 +1,7 @@
 """GET|POST /{account_id}/push_unsubscribe (CONTRACT §2): soft-delete the caller's subscription."""
 
 from pushgate.http.envelopes import account_unsubscribe_errors
-from pushgate.http.request import merged_params
+from pushgate.http.request import ANY_VALUE, merged_params, path_parameter
 from pushgate.http.resolver import http_entry, http_resolver
 from pushgate.services.subscriptions import check_unsubscribe_endpoint
 from pushgate.wiring import services
@@ -10,10 +10,11 @@ app = http_resolver(account_unsubscribe_errors)
 pushgate = services()
 
 
-@app.route("/<account_id>/push_unsubscribe", method=["GET", "POST"])
-def push_unsubscribe(account_id: str) -> dict:
-    params = merged_params(app.current_event.raw_event)
-    caller = pushgate.authenticator.account_caller(account_id, params.get("session_id"))
+@app.route(f"/{ANY_VALUE}/push_unsubscribe", method=["GET", "POST"])  # see path_parameter
+def push_unsubscribe() -> dict:
+    event = app.current_event.raw_event
+    params = merged_params(event)
+    caller = pushgate.authenticator.account_caller(path_parameter(event, "account_id"), params.get("session_id"))
     pushgate.subscriptions.unsubscribe_web(caller, check_unsubscribe_endpoint(params.get("endpoint")))
     return {"data": {"operation_status": "SUCCESS"}}
 

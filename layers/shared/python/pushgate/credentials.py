@@ -120,7 +120,7 @@ class Authenticator:
     def account_caller(self, account_path: str, session_id: object) -> Caller:
         """CONTRACT §2: the session (or user JWT) must be valid (401), then belong to the account
         named in the path (403)."""
-        account_id = int(account_path) if account_path.isdigit() and len(account_path) < 19 else None
+        account_id = int(account_path) if account_path.isascii() and account_path.isdigit() and len(account_path) < 19 else None
         if isinstance(session_id, str) and looks_like_jwt(session_id):
             app = self.app_for_account(account_id) if account_id else None
             if app is None:

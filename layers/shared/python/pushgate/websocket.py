@@ -9,6 +9,7 @@ from typing import Any
 
 from pushgate.errors import MalformedBody
 from pushgate.http.envelopes import websocket_error, websocket_error_reason
+from pushgate.http.request import parse_json
 from pushgate.observability import logger, metrics, tracer
 
 MAX_MESSAGE_BYTES = 64 * 1024
@@ -23,10 +24,7 @@ def parse_message(event: dict[str, Any]) -> dict[str, Any]:
     body = event.get("body") or ""
     if len(body.encode("utf-8", "surrogatepass")) > MAX_MESSAGE_BYTES:
         raise MalformedBody()
-    try:
-        message = json.loads(body)
-    except ValueError as error:
-        raise MalformedBody() from error
+    message = parse_json(body)
     if not isinstance(message, dict):
         raise MalformedBody()
     return message

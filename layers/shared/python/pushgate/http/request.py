@@ -10,7 +10,7 @@ import json
 from typing import Any
 from urllib.parse import parse_qsl
 
-from pushgate.errors import BodyTooLarge, MalformedBody
+from pushgate.errors import BodyTooLarge, FieldMissing, MalformedBody
 
 MAX_BODY_BYTES = 64 * 1024
 
@@ -23,6 +23,24 @@ def header(event: dict[str, Any], name: str) -> str | None:
         if key.lower() == wanted:
             return value
     return None
+
+
+# The route pattern of a free-form path parameter (see path_parameter): any characters, newlines too.
+ANY_VALUE = r"[\s\S]+"
+
+
+def path_parameter(event: dict[str, Any], name: str) -> str:
+    """A path parameter as API Gateway extracted it for the route (`pathParameters`).
+
+    HTTP APIs hand the function its path percent-decoded, so a value the client URL-encoded (a web
+    push endpoint used as a device token, or any hostile input) may hold '/', '?' or '#'. A
+    Powertools `<name>` route matches one segment of URL-safe characters only and would answer
+    "no route", which the envelopes turn into a 500; routes whose parameter is free-form therefore
+    match it with ANY_VALUE and read its value here."""
+    value = (event.get("pathParameters") or {}).get(name)
+    if not isinstance(value, str) or value == "":
+        raise FieldMissing(name)
+    return value
 
 
 def raw_body(event: dict[str, Any]) -> bytes:
@@ -40,15 +58,28 @@ def raw_body(event: dict[str, Any]) -> bytes:
     return data
 
 
+def parse_json(data: str | bytes) -> Any:
+    """json.loads for client input: MalformedBody for anything but JSON of well-formed Unicode.
+
+    Beyond plain syntax errors, a hostile text can nest arrays deeper than the interpreter's stack
+    (RecursionError) or escape lone surrogates ("\\ud800") that no later .encode() survives."""
+    try:
+        if isinstance(data, str):
+            data.encode("utf-8")  # a lone surrogate in the text itself
+        value = json.loads(data)
+        if ("\\u" in data) if isinstance(data, str) else (b"\\u" in data):
+            json.dumps(value, ensure_ascii=False).encode("utf-8")  # UnicodeEncodeError on a lone surrogate
+    except (ValueError, RecursionError) as error:  # UnicodeDecodeError/UnicodeEncodeError are ValueErrors
+        raise MalformedBody() from error
+    return value
+
+
 def json_body(event: dict[str, Any]) -> dict[str, Any]:
     """The body as a JSON object; an empty body is an empty object."""
     data = raw_body(event)
     if not data.strip():
         return {}
-    try:
-        value = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise MalformedBody() from error
+    value = parse_json(data)
     if not isinstance(value, dict):
         raise MalformedBody()
     return value

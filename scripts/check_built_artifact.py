@@ -41,6 +41,15 @@ def opt_python(layer_dirs: list[Path], target: Path) -> None:
         shutil.copytree(layer / "python", target, dirs_exist_ok=True)
 
 
+def declared_value(template: dict, name: str, value: object) -> str:
+    """A parameter's default for a Ref to it; a placeholder for what only a deployment resolves."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and isinstance(value.get("Ref"), str) and value["Ref"] in template.get("Parameters", {}):
+        return str(template["Parameters"][value["Ref"]].get("Default", ""))
+    return f"placeholder-{name.lower()}"
+
+
 def main() -> int:
     template, matches = decode(str(BUILD / "template.yaml"))
     if matches or template is None:
@@ -78,7 +87,7 @@ def main() -> int:
             # at deploy time (Ref, GetAtt, Sub) become placeholders: importing must not call AWS.
             declared = {**globals_.get("Environment", {}).get("Variables", {}), **resource["Properties"].get("Environment", {}).get("Variables", {})}
             env = {
-                **{name: value if isinstance(value, str) else f"placeholder-{name.lower()}" for name, value in declared.items()},
+                **{name: declared_value(template, name, value) for name, value in declared.items()},
                 "PATH": os.environ.get("PATH", ""),
                 "AWS_DEFAULT_REGION": "us-east-1",
                 "AWS_ACCESS_KEY_ID": "check",

@@ -2,6 +2,7 @@
 
 from pushgate.http.envelopes import pushy_errors
 from pushgate.http.inputs import api_key
+from pushgate.http.request import ANY_VALUE, path_parameter
 from pushgate.http.resolver import http_entry, http_resolver
 from pushgate.http.views import push_status
 from pushgate.wiring import push_service, services
@@ -11,9 +12,11 @@ pushgate = services()
 pushes = push_service()
 
 
-@app.get("/pushes/<push_id>")
-def get_push(push_id: str) -> dict:
-    tenant = pushgate.authenticator.app_for_secret_key(api_key(app.current_event.raw_event))
+@app.get(f"/pushes/{ANY_VALUE}")  # any decoded id reaches the lookup (see path_parameter)
+def get_push() -> dict:
+    event = app.current_event.raw_event
+    tenant = pushgate.authenticator.app_for_secret_key(api_key(event))
+    push_id = path_parameter(event, "push_id")
     return push_status(pushes.get(tenant, push_id))
 
 

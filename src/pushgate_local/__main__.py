@@ -11,6 +11,7 @@ from pushgate_local import bootstrap
 from pushgate_local.config import LocalConfig
 from pushgate_local.intrinsics import InvalidParameter, UnsupportedIntrinsic
 from pushgate_local.stack import LocalStack
+from pushgate_local.template import UnsupportedTemplate
 
 
 PORT_VARIABLES_HINT = "Ports come from PUSHGATE_HTTP_PORT, PUSHGATE_WS_PORT and PUSHGATE_AWS_PORT (0: a free one)."
@@ -51,7 +52,7 @@ def main() -> int:
         print(f"pushgate-local: cannot start: {error}. {PORT_VARIABLES_HINT}", file=sys.stderr)
         stack.stop()
         return 1
-    except (InvalidParameter, UnsupportedIntrinsic) as error:  # a PUSHGATE_* value, or the template
+    except (InvalidParameter, UnsupportedIntrinsic, UnsupportedTemplate) as error:  # a PUSHGATE_* value, or the template
         print(f"pushgate-local: cannot start: {error}", file=sys.stderr)
         stack.stop()
         return 2

@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shlex
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -83,6 +85,12 @@ def subscribe_example(http_url: str, account_id: int, session_id: str) -> str:
     return f"curl '{http_url}/{account_id}/push_subscribe?{query}'"
 
 
+def websocket_example(ws_url: str, public_key: str, session_id: str) -> str:
+    """The websockets library's interactive client (in the virtualenv), connected as the demo user."""
+    query = urlencode({"key": public_key, "token": session_id})
+    return f"{shlex.quote(sys.executable)} -m websockets '{ws_url}/?{query}'"
+
+
 def banner(
     demo: DemoApp,
     session_id: str,
@@ -97,8 +105,8 @@ def banner(
         [
             "",
             "pushgate local stack is running",
-            f"  HTTP API          {urls['http_url']}",
-            f"  WebSocket API     {urls['ws_url']}   (port reserved; the WebSocket API is not served yet)",
+            f"  HTTP API          {urls['http_url']}   (PUSHGATE_HTTP_PORT)",
+            f"  WebSocket API     {urls['ws_url']}   (PUSHGATE_WS_PORT)",
             f"  AWS endpoint      {urls['aws_endpoint_url']}   (AWS_ENDPOINT_URL for boto3 and the aws CLI)",
             f"  stack discovery   {urls['http_url']}/_pushgate/local",
             f"  data              {data_dir}",
@@ -116,6 +124,9 @@ def banner(
             "",
             "Subscribe a browser (this request works as pasted):",
             f"  {subscribe_example(urls['http_url'], credentials['account_id'], session_id)}",
+            "",
+            "Talk to the WebSocket API (then type {\"cmd\":\"push_get_vapid\"}):",
+            f"  {websocket_example(urls['ws_url'], credentials['public_key'], session_id)}",
             "",
             "More sessions:",
             f"  curl -X POST '{urls['http_url']}/sessions?api_key={credentials['secret_key']}' "

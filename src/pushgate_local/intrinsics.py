@@ -16,6 +16,7 @@ ACCOUNT_ID = "123456789012"  # moto's default account: the one fake credentials 
 REGION = "us-east-1"
 STACK_NAME = "pushgate-local"
 HTTP_API_ID = "local"
+WEBSOCKET_API_ID = "localws"  # Ref of the template's AWS::ApiGatewayV2::Api (the WebSocket API)
 
 # Explicit-name properties, per resource type (CloudFormation's own property names).
 _NAME_PROPERTIES = {
@@ -140,6 +141,8 @@ class StackContext:
             return self.arn(name)
         if kind == "AWS::Serverless::HttpApi":
             return HTTP_API_ID
+        if kind == "AWS::ApiGatewayV2::Api":
+            return WEBSOCKET_API_ID
         return self.physical_name(name)
 
     def get_att(self, logical_id: str, attribute: str) -> str:

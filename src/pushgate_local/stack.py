@@ -1,8 +1,9 @@
 """The whole local stack of CONTRACT §8, started and stopped in the right order.
 
 Start: the AWS endpoint, the template's tables and queues, the snapshot restored, the functions
-ready to run, the demo app; then serve: the HTTP API and the SQS pollers. Stop: the reverse, ending with
-a final snapshot while the endpoint still answers."""
+ready to run, the demo app; then serve: the HTTP API, the WebSocket API and the SQS pollers. Stop: the
+reverse (WebSocket connections closed, their $disconnect run, while the functions still run), ending
+with a final snapshot while the endpoint still answers."""
 
 from __future__ import annotations
 
@@ -25,13 +26,16 @@ from pushgate_local.lambda_runtime import LambdaRuntime, deployment_from_templat
 from pushgate_local.persistence import SNAPSHOT_FILE, LocalData, Snapshotter, is_persisted_write, read_snapshot
 from pushgate_local.provisioning import create_queues, create_tables
 from pushgate_local.template import (
+    UnsupportedTemplate,
     functions,
     globals_environment,
     http_api_cors,
     http_routes,
     load_template,
     sqs_event_sources,
+    websocket_apis,
 )
+from pushgate_local.websocket_gateway import WebSocketApi, WebSocketGateway
 
 
 @dataclass(frozen=True)
@@ -52,10 +56,11 @@ class LocalStack:
         self._endpoint: AwsEndpoint | None = None
         self._runtime: LambdaRuntime | None = None
         self._gateway: HttpGateway | None = None
+        self._ws_gateway: WebSocketGateway | None = None
         self._event_sources: EventSources | None = None
         self.context: StackContext | None = None
         self.settings: Settings | None = None
-        # Not served yet (the WebSocket API comes next); 0 still means "a free port", told to clients.
+        # Only used if the template has no WebSocket API: 0 still means "a free port", told to clients.
         self._ws_port = config.ws_port or free_port()
 
     @property
@@ -87,6 +92,13 @@ class LocalStack:
             self.discovery,
             CorsPolicy.from_config(http_api_cors(self.template)),
         )
+        ws_apis = websocket_apis(self.template)
+        if len(ws_apis) > 1:
+            raise UnsupportedTemplate("the local stack serves one WebSocket API; the template has several")
+        if ws_apis:
+            self._ws_gateway = WebSocketGateway(
+                self.config.ws_port, WebSocketApi.from_spec(ws_apis[0], context), self._runtime.invoke
+            )
 
         dynamodb, ssm = self._endpoint.client("dynamodb"), self._endpoint.client("ssm")
         tables = create_tables(context, dynamodb)
@@ -107,9 +119,12 @@ class LocalStack:
         return Started(demo, session_id, session.expires_at, restored)
 
     def serve(self) -> None:
-        """Open the HTTP API and start polling queues (after start(), once its output is shown:
-        whoever waits for the HTTP port finds the instructions printed)."""
+        """Open the WebSocket and HTTP APIs and start polling queues (after start(), once its output is
+        shown: whoever waits for the HTTP port finds the instructions printed, and the WebSocket API
+        already answering)."""
         assert self._gateway is not None and self._event_sources is not None, "start() first"
+        if self._ws_gateway is not None:
+            self._ws_gateway.start()
         self._gateway.start()
         self._event_sources.start()
 
@@ -122,11 +137,13 @@ class LocalStack:
             "table_name": self.settings.table_name,
             "ssm_prefix": self.settings.ssm_prefix,
             "http_url": self._gateway.url,
-            "ws_url": f"ws://{HOST}:{self._ws_port}",
+            "ws_url": self._ws_gateway.url if self._ws_gateway is not None else f"ws://{HOST}:{self._ws_port}",
         }
 
     def stop(self) -> None:
         """Safe to call at any point of a failed start."""
+        if self._ws_gateway is not None:
+            self._ws_gateway.stop()  # $disconnect for every open connection, while the workers run
         if self._gateway is not None:
             self._gateway.stop()
         if self._event_sources is not None:

@@ -3,6 +3,7 @@ environment, for the local stack and for the tests alike (so neither can drift f
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -196,3 +197,114 @@ def http_api_cors(template: dict[str, Any] | None = None) -> dict[str, Any] | No
         if cors:
             return dict(cors)
     return None
+
+
+# -- the WebSocket API (AWS::ApiGatewayV2 resources) ----------------------------------------------
+
+_FUNCTION_TYPES = ("AWS::Serverless::Function", "AWS::Lambda::Function")
+
+
+class UnsupportedTemplate(ValueError):
+    """The template uses something the local stack does not emulate yet."""
+
+
+@dataclass(frozen=True)
+class WebSocketRoute:
+    route_key: str
+    function: str  # logical id of the function behind the route's AWS_PROXY integration
+    two_way: bool  # a route response is configured: the function's result goes back to the caller
+
+
+@dataclass(frozen=True)
+class WebSocketApiSpec:
+    logical_id: str
+    route_selection_expression: str
+    routes: dict[str, WebSocketRoute]  # by route key
+    stage_name: Any = None  # unresolved (usually !Ref Stage); None when the template has no stage
+
+
+def referenced_ids(value: Any) -> set[str]:
+    """Logical ids (and parameter names) a template value refers to through Ref, Fn::GetAtt or
+    Fn::Sub, at any depth."""
+    found: set[str] = set()
+    if isinstance(value, list):
+        for item in value:
+            found |= referenced_ids(item)
+    elif isinstance(value, dict):
+        if len(value) == 1:
+            (key, argument), = value.items()
+            if key == "Ref" and isinstance(argument, str):
+                return {argument}
+            if key == "Fn::GetAtt":
+                name = argument.split(".", 1)[0] if isinstance(argument, str) else argument[0]
+                return {name}
+            if key == "Fn::Sub":
+                text, variables = (argument, {}) if isinstance(argument, str) else (argument[0], argument[1])
+                names = {
+                    match.split(".", 1)[0]
+                    for match in re.findall(r"\$\{([^}!][^}]*)\}", text)
+                    if not match.startswith("AWS::") and match not in variables
+                }
+                return names | referenced_ids(list(variables.values()))
+        for item in value.values():
+            found |= referenced_ids(item)
+    return found
+
+
+def _only_reference(value: Any, candidates: dict[str, Any], what: str) -> str:
+    matches = sorted(referenced_ids(value) & set(candidates))
+    if len(matches) != 1:
+        raise UnsupportedTemplate(f"{what} must refer to exactly one resource, found {matches or 'none'}")
+    return matches[0]
+
+
+def websocket_apis(template: dict[str, Any] | None = None) -> list[WebSocketApiSpec]:
+    """Every WEBSOCKET AWS::ApiGatewayV2::Api with its routes, each route's function (through
+    Target -> Integration -> IntegrationUri) and whether it has a route response."""
+    template = template or load_template()
+    all_resources = resources(template)
+    apis = {
+        name: resource
+        for name, resource in resources(template, "AWS::ApiGatewayV2::Api").items()
+        if str(resource.get("Properties", {}).get("ProtocolType", "")).upper() == "WEBSOCKET"
+    }
+    integrations = resources(template, "AWS::ApiGatewayV2::Integration")
+    function_ids = {name: r for name, r in all_resources.items() if r.get("Type") in _FUNCTION_TYPES}
+    route_resources = resources(template, "AWS::ApiGatewayV2::Route")
+    responded = {
+        _only_reference(r.get("Properties", {}).get("RouteId"), route_resources, f"RouteResponse {name} RouteId")
+        for name, r in resources(template, "AWS::ApiGatewayV2::RouteResponse").items()
+    }
+    specs = []
+    for api_id, api in apis.items():
+        props = api.get("Properties", {})
+        expression = props.get("RouteSelectionExpression")
+        if not isinstance(expression, str):
+            raise UnsupportedTemplate(f"{api_id}: RouteSelectionExpression must be a plain string")
+        routes: dict[str, WebSocketRoute] = {}
+        for route_id, route in route_resources.items():
+            route_props = route.get("Properties", {})
+            if api_id not in referenced_ids(route_props.get("ApiId")):
+                continue
+            if route_props.get("AuthorizationType", "NONE") != "NONE":
+                raise UnsupportedTemplate(f"{route_id}: route authorizers are not emulated locally")
+            if "Target" not in route_props:
+                raise UnsupportedTemplate(f"{route_id} has no Target integration")
+            integration_id = _only_reference(route_props["Target"], integrations, f"{route_id} Target")
+            integration = integrations[integration_id].get("Properties", {})
+            if integration.get("IntegrationType") != "AWS_PROXY":
+                raise UnsupportedTemplate(f"{integration_id}: only AWS_PROXY (Lambda proxy) integrations are emulated")
+            function = _only_reference(integration.get("IntegrationUri"), function_ids, f"{integration_id} IntegrationUri")
+            two_way = route_id in responded and bool(route_props.get("RouteResponseSelectionExpression"))
+            key = route_props["RouteKey"]
+            routes[key] = WebSocketRoute(key, function, two_way)
+        stage_name = next(
+            (
+                stage.get("Properties", {}).get("StageName")
+                for stage in resources(template, "AWS::ApiGatewayV2::Stage").values()
+                if api_id in referenced_ids(stage.get("Properties", {}).get("ApiId"))
+            ),
+            None,
+        )
+        specs.append(WebSocketApiSpec(api_id, expression, routes, stage_name))
+    return specs

@@ -1,8 +1,9 @@
 """The HTTP API on 127.0.0.1: API Gateway's part of a request (route selection, the 2.0 event,
 response mapping, its own error responses, CORS), with the functions run by the Lambda runtime.
 
-Besides the template's routes it serves one route of its own, outside the product's namespace:
-GET /_pushgate/local describes the running stack, so tools (the operator CLI) find it unconfigured."""
+Besides the template's routes it serves routes of its own, outside the product's namespace:
+GET /_pushgate/local describes the running stack, so tools (the operator CLI) find it unconfigured,
+and GET /docs, /docs/openapi.json and /docs/errors serve the API's documentation (docs_routes)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from typing import Any
 
 from pushgate_local.config import HOST, SHUTDOWN_POLL_SECONDS
 from pushgate_local.cors import CorsPolicy
+from pushgate_local.docs_routes import docs_response
 from pushgate_local.http_events import (
     HttpRequest,
     HttpResponse,
@@ -98,6 +100,8 @@ class HttpGateway:
         if request.method == "GET" and request.raw_path == DISCOVERY_PATH:
             body = json.dumps(self._discovery()).encode()
             return HttpResponse(200, [("content-type", "application/json")], body), f"GET {DISCOVERY_PATH}"
+        if (page := docs_response(request.method, request.raw_path)) is not None:
+            return page, f"GET {request.raw_path}"
         match = self._routes.match(request.method, request.raw_path)
         if match is None:
             return json_message(404, "Not Found"), "-"

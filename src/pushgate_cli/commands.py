@@ -32,17 +32,7 @@ def run(stack: Stack, args: argparse.Namespace) -> Output:
 def create_app(stack: Stack, name: str) -> Output:
     created = stack.apps.create_app(name)
     app = created.app
-    data = {
-        "app_id": app.app_id,
-        "account_id": app.account_id,
-        "secret_key": created.secret_key,
-        "public_key": created.public_key,
-        "channels": [
-            {"id": channel.channel_id, "type": channel.type.value, "vapid_public_key": channel.vapid_public_key}
-            for channel in created.channels
-        ],
-        "user_token_private_key": created.user_token_private_key,
-    }
+    data = created.credentials()
     lines = [
         f"Created app {name!r} on {stack.description}",
         f"  app_id      {app.app_id}",

@@ -17,28 +17,13 @@ from urllib.parse import urlencode
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from pushgate.models import App
-from pushgate.services.apps import AppService, CreatedApp
+from pushgate.services.apps import AppService
 from pushgate.validation import b64url_encode
 from pushgate.wiring import Services
 
 DEMO_FILE = "demo.json"
 DEMO_APP_NAME = "demo"
 DEMO_USER = "demo-user"
-
-
-def credentials_document(created: CreatedApp) -> dict[str, Any]:
-    """The app's credentials in the shape `pushgate app create --json` prints (CONTRACT §0)."""
-    return {
-        "app_id": created.app.app_id,
-        "account_id": created.app.account_id,
-        "secret_key": created.secret_key,
-        "public_key": created.public_key,
-        "channels": [
-            {"id": channel.channel_id, "type": channel.type.value, "vapid_public_key": channel.vapid_public_key}
-            for channel in created.channels
-        ],
-        "user_token_private_key": created.user_token_private_key,
-    }
 
 
 @dataclass(frozen=True)
@@ -57,7 +42,7 @@ def ensure_demo_app(services: Services, apps: AppService, data_dir: Path) -> Dem
         if app is not None:
             return DemoApp(app, credentials, created_now=False)
     created = apps.create_app(DEMO_APP_NAME)
-    credentials = credentials_document(created)
+    credentials = created.credentials()
     data_dir.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(credentials, indent=2) + "\n", encoding="utf-8")
     os.chmod(path, 0o600)  # a secret key and a private key

@@ -21,6 +21,20 @@ class CreatedApp:
     channels: list[Channel]
     user_token_private_key: str
 
+    def credentials(self) -> dict[str, object]:
+        """What `pushgate app create --json` prints (CONTRACT §0), shown once, never stored."""
+        return {
+            "app_id": self.app.app_id,
+            "account_id": self.app.account_id,
+            "secret_key": self.secret_key,
+            "public_key": self.public_key,
+            "channels": [
+                {"id": channel.channel_id, "type": channel.type.value, "vapid_public_key": channel.vapid_public_key}
+                for channel in self.channels
+            ],
+            "user_token_private_key": self.user_token_private_key,
+        }
+
 
 class AppService:
     def __init__(self, repository: Repository, secrets: SecretStore, ssm_prefix: str, clock: Callable[[], float] = time.time) -> None:

@@ -38,10 +38,11 @@ $(PUSH_SERVICE)/node_modules/.package-lock.json: $(PUSH_SERVICE)/package-lock.js
 run: setup
 	$(VENV)/bin/python -m pushgate_local
 
-## make test: template checks, the whole test suite, then sam build and the built-artifact import check
+## make test: template checks, sam build and the built-artifact import check, then the whole test suite
+## (last, so that its summary closes the output)
 test: setup lint-template $(PUSH_SERVICE)/node_modules/.package-lock.json
-	$(VENV)/bin/python -m pytest -n 2
 	$(MAKE) check-build
+	$(VENV)/bin/python -m pytest -n 2
 
 unit: setup
 	$(VENV)/bin/python -m pytest tests/unit

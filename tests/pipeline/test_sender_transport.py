@@ -89,3 +89,14 @@ def test_outcomes_keep_the_order_of_the_targets(transport_for, demo_app) -> None
 def test_an_unknown_channel_fails_the_batch_so_sqs_retries_it(transport_for, demo_app) -> None:  # noqa: ANN001
     with pytest.raises(ChannelNotFound):
         transport_for(FakeSession(201)).send(push(demo_app), [target(Browser(), "https://fcm.googleapis.com/wp/a", "no-such-channel")], ttl=60)
+
+
+def test_the_channel_is_read_once_per_container_not_per_batch(transport_for, pushgate, demo_app, monkeypatch) -> None:  # noqa: ANN001
+    reads = []
+    original = pushgate.repository.get_channel
+    monkeypatch.setattr(pushgate.repository, "get_channel", lambda *args: reads.append(args) or original(*args))
+    transport = transport_for(FakeSession(201))
+    channel_id = demo_app.channels[0].channel_id
+    for batch in range(3):
+        transport.send(push(demo_app), [target(Browser(), f"https://fcm.googleapis.com/wp/{batch}", channel_id)], ttl=60)
+    assert len(reads) == 1

@@ -8,6 +8,7 @@ the first batch of that channel, not per message)."""
 from __future__ import annotations
 
 import hashlib
+import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -18,9 +19,13 @@ from pushgate.delivery.vapid import VapidSigner
 from pushgate.delivery.webpush import Delivery, WebPushClient
 from pushgate.errors import PayloadTooLarge, PushgateError
 from pushgate.identifiers import log_id
+from pushgate.models import Channel
 from pushgate.pushes import DeliveryTarget, Push
 from pushgate.repository import Repository
 from pushgate.validation import EndpointPolicy
+
+
+CHANNEL_CACHE_SECONDS = 300  # as long as the VAPID key's own cache (Powertools parameters)
 
 
 class ChannelNotFound(PushgateError):
@@ -44,11 +49,22 @@ class ChannelTransport:
         self._session = session
         self._concurrency = concurrency
         self._clients: dict[tuple[str, str], WebPushClient] = {}
+        self._channels: dict[tuple[str, str], tuple[float, Channel]] = {}
 
-    def _client(self, app_id: str, channel_id: str) -> WebPushClient:
+    def _channel(self, app_id: str, channel_id: str) -> Channel:
+        """Channels change only when a key is rotated: one read per channel per container and
+        CHANNEL_CACHE_SECONDS, not one per batch."""
+        cached = self._channels.get((app_id, channel_id))
+        if cached is not None and time.monotonic() - cached[0] < CHANNEL_CACHE_SECONDS:
+            return cached[1]
         channel = self._repository.get_channel(app_id, channel_id)
         if channel is None:
             raise ChannelNotFound(f"channel {channel_id}")
+        self._channels[(app_id, channel_id)] = (time.monotonic(), channel)
+        return channel
+
+    def _client(self, app_id: str, channel_id: str) -> WebPushClient:
+        channel = self._channel(app_id, channel_id)
         pem = self._read_secret(channel.vapid_private_key_parameter)
         cache_key = (channel_id, hashlib.sha256(pem.encode()).hexdigest())  # a rotated key gets a new signer
         client = self._clients.get(cache_key)

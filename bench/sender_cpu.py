@@ -1,7 +1,7 @@
 """Sender CPU per delivery against the CPU of RFC 8291 encryption alone, in one run.
 
 The fake push service (0 ms) runs in a child process, so time.process_time() here counts only
-the sender: encryption, endpoint re-check, VAPID header lookup, HTTP and the worker threads. The
+the sender: encryption, endpoint re-check, VAPID header lookup, HTTP and the event loop. The
 reference is http_ece.encrypt with a fresh ECDH key per message (fresh key, ECDH, HKDF, AES-GCM),
 the library pywebpush encrypts with. Variants alternate in rounds, so load from elsewhere on
 the machine hits them alike. Target (issue): the client <= 2x encryption alone.
@@ -92,7 +92,7 @@ def main() -> None:
             REFERENCE: http_ece_alone,
             "  same, pushgate.delivery.encryption": our_encryption_alone,
             **{name: sending(client) for name, client in clients.items()},
-            # No threads at all, like the reference loop: what the threads themselves cost.
+            # One request in flight at a time, like the reference loop: what overlapping saves.
             "client one at a time, keep-alive transport": sending(keep_alive, workers=1),
         }
         samples: dict[str, list[float]] = {name: [] for name in runs}

@@ -272,6 +272,22 @@ def silent_service() -> Iterator[int]:
         listener.close()
 
 
+@contextmanager
+def scripted_service(script: Callable[[socket.socket], None]) -> Iterator[int]:
+    """A loopback listener whose connections `script(listener)` accepts and answers by hand, in a
+    thread: for answers no well-behaved HTTP server would give. Yields the port."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    thread = threading.Thread(target=script, args=(listener,), daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        thread.join(timeout=5)
+        listener.close()
+
+
 def closed_port() -> int:
     """A loopback port with nothing listening: connecting is refused."""
     with socket.socket() as sock:

@@ -4,7 +4,6 @@ for both transports the client can use."""
 from __future__ import annotations
 
 import socket
-import threading
 import time
 from typing import Any
 
@@ -23,6 +22,7 @@ from tests.delivery.push_fakes import (
     loopback_policy,
     loopback_push_service,
     make_client,
+    scripted_service,
     silent_service,
 )
 
@@ -148,13 +148,9 @@ def test_keepalive_transport_refuses_request_splitting(url: str, headers: dict[s
 
 def test_keepalive_transport_drops_a_pooled_connection_the_server_closed_while_idle() -> None:
     # Given a push service that answers keep-alive, then closes the connection while it is idle
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(8)
-    port = listener.getsockname()[1]
     accepted: list[int] = []
 
-    def serve() -> None:
+    def serve(listener: socket.socket) -> None:
         for _ in range(2):
             connection, _ = listener.accept()
             accepted.append(1)
@@ -163,17 +159,14 @@ def test_keepalive_transport_drops_a_pooled_connection_the_server_closed_while_i
                 connection.sendall(b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n")
             # closed right after answering, without saying "Connection: close"
 
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    client = make_client(KeepAliveTransport(2), policy=loopback_policy(port), timeouts=SHORT_TIMEOUTS)
-    endpoint = f"http://127.0.0.1:{port}/push/x"
+    with scripted_service(serve) as port:
+        client = make_client(KeepAliveTransport(2), policy=loopback_policy(port), timeouts=SHORT_TIMEOUTS)
+        endpoint = f"http://127.0.0.1:{port}/push/x"
 
-    # When two messages are sent with an idle pause between them
-    first = client.send(Browser().delivery(endpoint=endpoint))
-    time.sleep(0.2)
-    second = client.send(Browser().delivery(endpoint=endpoint))
-    thread.join(timeout=5)
-    listener.close()
+        # When two messages are sent with an idle pause between them
+        first = client.send(Browser().delivery(endpoint=endpoint))
+        time.sleep(0.2)
+        second = client.send(Browser().delivery(endpoint=endpoint))
 
     # Then the dead pooled connection is noticed before use, and the second goes over a new one
     assert (first.kind, second.kind) == (OutcomeKind.SENT, OutcomeKind.SENT)

@@ -12,18 +12,21 @@ from __future__ import annotations
 import http.client
 import re
 import socket
+from collections.abc import Generator
 from dataclasses import dataclass, field
 
 MAX_LINE = 8192
 MAX_HEADERS = 100
+MAX_HEAD = 64 * 1024  # status line and headers together
 MAX_BODY = 64 * 1024  # push services answer with a few hundred bytes; more is not worth reading
 
 _REQUEST_TARGET = re.compile(r"/[\x21-\x7e]*")  # no spaces or control characters: cannot split the request line
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _HEADER_VALUE_BREAK = re.compile(r"[\x00\r\n]")
 _FRAMING_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection"})
-_STATUS_LINE = re.compile(rb"HTTP/1\.([01]) ([0-9]{3})(?: [^\r\n]*)?\r?\n")
-_HEADER_LINE = re.compile(rb"([!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \t]*([^\r\n]*?)[ \t]*\r?\n")
+_STATUS_LINE = re.compile(rb"HTTP/1\.([01]) ([0-9]{3})(?: [^\r\n]*)?")
+_HEADER_LINE = re.compile(rb"([!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \t]*([^\r\n]*?)[ \t]*")
+_HEAD_END = re.compile(rb"\n\r?\n")
 _CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]{1,8})[ \t]*(?:;[^\r\n]*)?\r?\n")
 
 
@@ -61,26 +64,29 @@ def request_bytes(target: str, host: str, headers: dict[str, str], body: bytes) 
 
 
 class _Reader:
-    """Buffered reads from a socket, so that whatever arrives past the answer stays visible."""
+    """The bytes of one answer as they arrive. Reading steps are generators that yield when they
+    need more bytes, so the same parser serves a blocking socket and a non-blocking event loop."""
 
-    __slots__ = ("_sock", "buffer")
+    __slots__ = ("buffer", "eof")
 
-    def __init__(self, sock: socket.socket) -> None:
-        self._sock = sock
+    def __init__(self) -> None:
         self.buffer = bytearray()
+        self.eof = False
 
-    def _fill(self) -> bool:
-        chunk = self._sock.recv(16384)
-        self.buffer += chunk
-        return bool(chunk)
+    def _fill(self) -> Generator[None, None, bool]:
+        if self.eof:
+            return False
+        before = len(self.buffer)
+        yield  # ResponseParser.feed appends what arrived, or marks the end of the stream
+        return len(self.buffer) > before
 
-    def line(self) -> bytes:
+    def line(self) -> Generator[None, None, bytes]:
         start = 0
         while (end := self.buffer.find(b"\n", start)) < 0:
             if len(self.buffer) > MAX_LINE:
                 raise http.client.LineTooLong("response line")
             start = len(self.buffer)
-            if not self._fill():
+            if not (yield from self._fill()):
                 raise http.client.RemoteDisconnected("connection closed before the answer ended")
         if end >= MAX_LINE:
             raise http.client.LineTooLong("response line")
@@ -88,33 +94,85 @@ class _Reader:
         del self.buffer[: end + 1]
         return line
 
-    def exactly(self, size: int) -> bytes:
+    def head(self) -> Generator[None, None, list[bytes]]:
+        """The lines up to the empty line that ends a head, without their line ends. Waiting for
+        the whole head and splitting it once is several times cheaper than reading it by lines."""
+        start = 0
+        while (end := _HEAD_END.search(self.buffer, start)) is None:
+            if len(self.buffer) > MAX_HEAD:
+                raise http.client.LineTooLong("response head")
+            start = max(0, len(self.buffer) - 2)  # a line end may have arrived in halves
+            if not (yield from self._fill()):
+                raise http.client.RemoteDisconnected("connection closed before the answer ended")
+        if end.end() > MAX_HEAD:
+            raise http.client.LineTooLong("response head")
+        lines = bytes(self.buffer[: end.start()]).split(b"\n")
+        del self.buffer[: end.end()]
+        for index, line in enumerate(lines):
+            if len(line) >= MAX_LINE:
+                raise http.client.LineTooLong("response line")
+            if line.endswith(b"\r"):
+                lines[index] = line[:-1]
+        return lines
+
+    def exactly(self, size: int) -> Generator[None, None, bytes]:
         while len(self.buffer) < size:
-            if not self._fill():
+            if not (yield from self._fill()):
                 raise http.client.IncompleteRead(bytes(self.buffer), size - len(self.buffer))
         data = bytes(self.buffer[:size])
         del self.buffer[:size]
         return data
 
-    def until_closed(self, limit: int) -> bytes:
-        while len(self.buffer) <= limit and self._fill():
+    def until_closed(self, limit: int) -> Generator[None, None, bytes]:
+        while len(self.buffer) <= limit and (yield from self._fill()):
             pass
         data = bytes(self.buffer[:limit])
         self.buffer.clear()
         return data
 
 
+class ResponseParser:
+    """One answer to a POST, fed in pieces as they arrive: `feed` returns the PushResponse once
+    it is complete and None while more is needed; `feed(b"")` means the peer closed the stream.
+    Malformed or truncated answers raise `http.client` exceptions."""
+
+    __slots__ = ("_reader", "_steps")
+
+    def __init__(self) -> None:
+        self._reader = _Reader()
+        self._steps = _response(self._reader)
+        next(self._steps)  # runs up to the first read: nothing has arrived yet
+
+    def feed(self, data: bytes) -> PushResponse | None:
+        if data:
+            self._reader.buffer += data
+        else:
+            self._reader.eof = True
+        try:
+            self._steps.send(None)
+        except StopIteration as done:
+            return done.value
+        return None
+
+
 def read_response(sock: socket.socket) -> PushResponse:
-    """Read one answer to a POST. Interim 1xx answers are skipped. The body is read up to MAX_BODY;
-    a longer one, or one framed by closing the connection, makes the connection not reusable."""
-    reader = _Reader(sock)
+    """Read one answer from a blocking socket (see ResponseParser)."""
+    parser = ResponseParser()
+    while (response := parser.feed(sock.recv(16384))) is None:
+        pass
+    return response
+
+
+def _response(reader: _Reader) -> Generator[None, None, PushResponse]:
+    """Interim 1xx answers are skipped. The body is read up to MAX_BODY; a longer one, or one
+    framed by closing the connection, makes the connection not reusable."""
     while True:
-        status_line = reader.line()
+        status_line, *header_lines = yield from reader.head()
         match = _STATUS_LINE.fullmatch(status_line)
         if match is None:
             raise http.client.BadStatusLine("malformed status line")
         minor, status = match.group(1), int(match.group(2))
-        headers = _read_headers(reader)
+        headers = _parse_headers(header_lines)
         if not 100 <= status < 200 or status == 101:
             break
     keep_alive = minor == b"1" and "close" not in (headers.get("connection") or "").lower()
@@ -123,45 +181,54 @@ def read_response(sock: socket.socket) -> PushResponse:
     elif status < 200:  # 101: the server wants another protocol; this connection is done for us
         content, framed = b"", False
     elif "chunked" in (headers.get("transfer-encoding") or "").lower():
-        content, framed = _read_chunked(reader)
+        content, framed = yield from _read_chunked(reader)
     elif (length := headers.get("content-length")) is not None:
         if not length.isascii() or not length.isdigit():
             raise http.client.HTTPException("malformed Content-Length")
         size = int(length)
-        content, framed = (reader.exactly(size), True) if size <= MAX_BODY else (b"", False)
+        content, framed = ((yield from reader.exactly(size)), True) if size <= MAX_BODY else (b"", False)
     else:
-        content, framed = reader.until_closed(MAX_BODY), False
+        content, framed = (yield from reader.until_closed(MAX_BODY)), False
     # Bytes after the answer mean the two sides disagree about framing: never reuse such a connection.
     reusable = keep_alive and framed and not reader.buffer
     return PushResponse(status, headers, content, reusable)
 
 
-def _read_headers(reader: _Reader) -> Headers:
+def _parse_headers(lines: list[bytes]) -> Headers:
+    if len(lines) > MAX_HEADERS:
+        raise http.client.HTTPException("too many headers")
     headers = Headers()
-    for _ in range(MAX_HEADERS + 1):
-        line = reader.line()
-        if line in (b"\r\n", b"\n"):
-            return headers
+    for line in lines:
         match = _HEADER_LINE.fullmatch(line)
         if match is None:  # includes obsolete line folding, which RFC 9112 §5.2 lets us reject
             raise http.client.HTTPException("malformed header line")
         name, value = match.group(1).decode("ascii").lower(), match.group(2).decode("latin-1")
         headers[name] = f"{headers[name]}, {value}" if name in headers else value
-    raise http.client.HTTPException("too many headers")
+    return headers
 
 
-def _read_chunked(reader: _Reader) -> tuple[bytes, bool]:
+def _skip_trailers(reader: _Reader) -> Generator[None, None, None]:
+    for _ in range(MAX_HEADERS + 1):
+        line = yield from reader.line()
+        if line in (b"\r\n", b"\n"):
+            return
+        if _HEADER_LINE.fullmatch(line.rstrip(b"\r\n")) is None:
+            raise http.client.HTTPException("malformed trailer line")
+    raise http.client.HTTPException("too many trailers")
+
+
+def _read_chunked(reader: _Reader) -> Generator[None, None, tuple[bytes, bool]]:
     body = bytearray()
     while True:
-        match = _CHUNK_SIZE.fullmatch(reader.line())
+        match = _CHUNK_SIZE.fullmatch((yield from reader.line()))
         if match is None:
             raise http.client.HTTPException("malformed chunk size")
         size = int(match.group(1), 16)
         if size == 0:
-            _read_headers(reader)  # trailers, ignored
+            yield from _skip_trailers(reader)  # ignored
             return bytes(body), True
         if len(body) + size > MAX_BODY:
             return bytes(body), False  # stop reading; the connection is closed, not reused
-        body += reader.exactly(size)
-        if reader.exactly(2) != b"\r\n":
+        body += yield from reader.exactly(size)
+        if (yield from reader.exactly(2)) != b"\r\n":
             raise http.client.HTTPException("malformed chunk end")

@@ -12,7 +12,7 @@ import http.client
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from pushgate.delivery.encryption import CONTENT_ENCODING, MAX_PLAINTEXT_BYTES, ReceiverKeys, encrypt
 from pushgate.delivery.errors import ConfigurationError, PayloadTooLarge
+from pushgate.delivery.keepalive import KeepAliveTransport, OutgoingRequest
 from pushgate.delivery.outcomes import DeliveryOutcome, OutcomeKind, outcome_for_exception, outcome_for_response
 from pushgate.delivery.push_headers import Urgency, check_topic, check_ttl, check_urgency
 from pushgate.delivery.vapid import VapidSigner, origin_of
@@ -139,48 +140,48 @@ class WebPushClient:
         self._timeout = (timeouts.connect, timeouts.read)
         self._clock = clock
         if session is None:
-            from pushgate.delivery.keepalive import KeepAliveTransport
-
             session = KeepAliveTransport(pool_size=concurrency)
         self._session = session
 
     def send(self, delivery: Delivery) -> DeliveryOutcome:
-        endpoint = delivery.endpoint
-        endpoint_id = log_id(endpoint)
-        # Rows may predate validation or have been written around it: re-check every time (F3).
-        if not self._policy.is_allowed(endpoint):
-            return self._logged(DeliveryOutcome(OutcomeKind.BLOCKED, endpoint_id, detail="endpoint policy"), None)
-        origin = origin_of(endpoint)
-        try:
-            body = encrypt(delivery.payload, ReceiverKeys.from_subscription(delivery.p256dh, delivery.auth))
-        except (ValueError, binascii.Error) as exc:
-            outcome = DeliveryOutcome(OutcomeKind.INVALID_SUBSCRIPTION, endpoint_id, detail=type(exc).__name__)
-            return self._logged(outcome, origin)
-        now = self._clock()
-        headers = {
-            "TTL": str(delivery.ttl),
-            "Content-Encoding": CONTENT_ENCODING,
-            "Content-Type": "application/octet-stream",
-            "Urgency": str(delivery.urgency),
-            "Authorization": self._signer.header(origin, now),
-        }
-        if delivery.topic is not None:
-            headers["Topic"] = delivery.topic
-        try:
-            response = self._session.post(
-                endpoint, data=body, headers=headers, timeout=self._timeout, allow_redirects=False
-            )
-        except (OSError, http.client.HTTPException) as exc:  # requests' exceptions are OSErrors too
-            return self._logged(outcome_for_exception(exc, endpoint_id, now), origin)
-        return self._logged(outcome_for_response(response, endpoint_id, now), origin)
+        return self.send_many([delivery])[0]
 
     def send_many(self, deliveries: Iterable[Delivery], max_workers: int | None = None) -> list[DeliveryOutcome]:
-        """Outcomes in the order of `deliveries`. Threads never outnumber the connection pool
-        (`concurrency`), so every connection opened is kept and reused."""
+        """Outcomes in the order of `deliveries`, at most `concurrency` (or `max_workers`) requests
+        in flight. A transport with `post_many` (KeepAliveTransport) runs them all from this thread;
+        a requests-style session gets one thread per request in flight."""
         batch = list(deliveries)
-        workers = min(max_workers or self._concurrency, self._concurrency, len(batch))
+        workers = min(max_workers or self._concurrency, self._concurrency)
+        if hasattr(self._session, "post_many"):
+            return self._send_multiplexed(batch, workers)
+        return self._send_threaded(batch, workers)
+
+    def _send_multiplexed(self, batch: list[Delivery], workers: int) -> list[DeliveryOutcome]:
+        outcomes: list[DeliveryOutcome | None] = [None] * len(batch)
+        requested: list[tuple[int, str, str]] = []  # (index in batch, endpoint_id, origin) per request
+
+        def requests() -> Iterator[OutgoingRequest]:
+            # Consumed lazily by the transport: each message is encrypted when a slot frees up,
+            # while the answers to the others are on their way.
+            for index, delivery in enumerate(batch):
+                prepared = self._prepare(delivery)
+                if isinstance(prepared, DeliveryOutcome):
+                    outcomes[index] = prepared
+                    continue
+                origin, request = prepared
+                requested.append((index, log_id(delivery.endpoint), origin))
+                yield request
+
+        results = self._session.post_many(requests(), timeout=self._timeout, concurrency=workers)
+        now = self._clock()
+        for (index, endpoint_id, origin), result in zip(requested, results, strict=True):
+            outcomes[index] = self._logged(self._classify(result, endpoint_id, now), origin)
+        return outcomes  # type: ignore[return-value]  # every delivery was either requested or refused
+
+    def _send_threaded(self, batch: list[Delivery], workers: int) -> list[DeliveryOutcome]:
+        workers = min(workers, len(batch))
         if workers <= 1:
-            return [self.send(delivery) for delivery in batch]
+            return [self._send_one(delivery) for delivery in batch]
         outcomes: list[DeliveryOutcome | None] = [None] * len(batch)
         pending = iter(enumerate(batch))
         pending_lock = threading.Lock()
@@ -193,12 +194,59 @@ class WebPushClient:
                     item = next(pending, None)
                 if item is None:
                     return
-                outcomes[item[0]] = self.send(item[1])
+                outcomes[item[0]] = self._send_one(item[1])
 
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="webpush") as pool:
             for worker in [pool.submit(work) for _ in range(workers)]:
                 worker.result()  # re-raises what a worker did not expect
         return outcomes  # type: ignore[return-value]  # every slot is filled once the workers return
+
+    def _send_one(self, delivery: Delivery) -> DeliveryOutcome:
+        prepared = self._prepare(delivery)
+        if isinstance(prepared, DeliveryOutcome):
+            return prepared
+        origin, request = prepared
+        endpoint_id = log_id(delivery.endpoint)
+        try:
+            result: Any = self._session.post(
+                request.url, data=request.body, headers=request.headers, timeout=self._timeout, allow_redirects=False
+            )
+        except (OSError, http.client.HTTPException, ValueError) as exc:  # requests' exceptions are OSErrors too
+            result = exc
+        return self._logged(self._classify(result, endpoint_id, self._clock()), origin)
+
+    def _prepare(self, delivery: Delivery) -> tuple[str, OutgoingRequest] | DeliveryOutcome:
+        """The request for one delivery, or the outcome that says why none is made."""
+        endpoint = delivery.endpoint
+        # Rows may predate validation or have been written around it: re-check every time (F3).
+        if not self._policy.is_allowed(endpoint):
+            return self._logged(DeliveryOutcome(OutcomeKind.BLOCKED, log_id(endpoint), detail="endpoint policy"), None)
+        origin = origin_of(endpoint)
+        try:
+            body = encrypt(delivery.payload, ReceiverKeys.from_subscription(delivery.p256dh, delivery.auth))
+        except (ValueError, binascii.Error) as exc:
+            outcome = DeliveryOutcome(OutcomeKind.INVALID_SUBSCRIPTION, log_id(endpoint), detail=type(exc).__name__)
+            return self._logged(outcome, origin)
+        headers = {
+            "TTL": str(delivery.ttl),
+            "Content-Encoding": CONTENT_ENCODING,
+            "Content-Type": "application/octet-stream",
+            "Urgency": str(delivery.urgency),
+            "Authorization": self._signer.header(origin, self._clock()),
+        }
+        if delivery.topic is not None:
+            headers["Topic"] = delivery.topic
+        return origin, OutgoingRequest(endpoint, body, headers)
+
+    @staticmethod
+    def _classify(result: Any, endpoint_id: str, now: float) -> DeliveryOutcome:
+        if isinstance(result, BaseException):
+            if isinstance(result, ValueError) and not isinstance(result, OSError):
+                # The transport refused to write the request (it would have split the request line
+                # or headers): nothing was sent, and retrying cannot help.
+                return DeliveryOutcome(OutcomeKind.BLOCKED, endpoint_id, detail="unsafe request")
+            return outcome_for_exception(result, endpoint_id, now)
+        return outcome_for_response(result, endpoint_id, now)
 
     def close(self) -> None:
         close = getattr(self._session, "close", None)

@@ -7,8 +7,10 @@ fan-out message, every delivery batch, with the SQS requests Lambda's event sour
 through botocore's event hooks, and DynamoDB capacity units are derived from the bytes each call
 reads or writes, as on-demand billing does. Lambda duration is the CPU time of the handlers.
 
-Two runs are reported: the first push to the topic (the sender writes each device's success
-stamp) and a second push within the stamp window (no per-delivery write: the steady state).
+Three runs are reported: the first push to the topic (the sender writes each device's success
+stamp), a second push within the stamp window (no per-delivery write: the steady state), and a
+push to two topics that half of the devices are both in (each device still gets one delivery: the
+second topic's fan-out asks each of its devices whether it was reached through the first).
 
     .venv/bin/python bench/fanout_cost.py [--devices 500]
 
@@ -24,6 +26,7 @@ import json
 import math
 import os
 import sys
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -34,7 +37,7 @@ sys.path[:0] = [str(REPO), str(REPO / "src"), str(REPO / "layers" / "shared" / "
 os.environ.update(
     AWS_DEFAULT_REGION="us-east-1", AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", TABLE_NAME="bench",
     POWERTOOLS_SERVICE_NAME="pushgate", POWERTOOLS_METRICS_NAMESPACE="pushgate", POWERTOOLS_TRACE_DISABLED="1",
-    POWERTOOLS_LOG_LEVEL="ERROR",
+    POWERTOOLS_LOG_LEVEL="ERROR", POWERTOOLS_METRICS_DISABLED="true",
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)
 
@@ -49,8 +52,8 @@ SNS_MOBILE_PUSH_PER_MILLION = 0.50
 SENDER_MEMORY_GB, FANOUT_MEMORY_GB, API_MEMORY_GB = 1.0, 0.5, 0.5
 SQS_BATCH = 5  # BatchSize of both event source mappings in template.yaml
 # CPU per delivery of the Web Push client (encrypt, sign from cache, HTTP/1.1 request and response),
-# as bench/sender_cpu.py measures it on this kind of machine (median round, 2026-11-23).
-SENDER_CPU_PER_DELIVERY = 0.000519
+# as bench/sender_cpu.py measures it on this kind of machine (highest median of three runs, 2026-11-23).
+SENDER_CPU_PER_DELIVERY = 0.000418
 
 
 class Meter:
@@ -63,37 +66,50 @@ class Meter:
         self.sqs_units = 0
         # CPU spent between sending a call and parsing its answer: in-process moto doing the AWS
         # side's work, which a Lambda function does not pay for. Subtracted from handler CPU.
+        # Per thread: the fan-out makes calls from several threads at once.
         self.aws_side_cpu = 0.0
-        self._call_started = 0.0
+        self._call = threading.local()
+        self._lock = threading.Lock()
 
     def reset(self) -> None:
         self.__init__()
 
     def before(self, params: dict[str, Any], model: Any, **_: Any) -> None:
-        self._call_started = time.process_time()
-        operation = model.name
-        self.calls[f"{model.service_model.service_name}:{operation}"] += 1
-        if model.service_model.service_name == "sqs":
-            size = len(json.dumps(params, default=str))
-            self.sqs_units += max(1, math.ceil(size / 65536))
-        elif operation in ("PutItem", "UpdateItem", "DeleteItem"):
-            self.write_units += max(1, math.ceil(len(json.dumps(params, default=str)) / 1024))
-        elif operation == "TransactWriteItems":
-            self.write_units += sum(2 * max(1, math.ceil(len(json.dumps(item, default=str)) / 1024)) for item in params["TransactItems"])
+        self._call.started = time.thread_time()
+        service, operation = model.service_model.service_name, model.name
+        size = len(json.dumps(params, default=str))
+        with self._lock:
+            self.calls[f"{service}:{operation}"] += 1
+            if service == "sqs":
+                self.sqs_units += max(1, math.ceil(size / 65536))
+            elif operation in ("PutItem", "UpdateItem", "DeleteItem"):
+                self.write_units += max(1, math.ceil(size / 1024))
+            elif operation == "TransactWriteItems":
+                self.write_units += sum(2 * max(1, math.ceil(len(json.dumps(item, default=str)) / 1024)) for item in params["TransactItems"])
 
     def after(self, parsed: dict[str, Any], model: Any, **_: Any) -> None:
-        self.aws_side_cpu += time.process_time() - self._call_started
-        operation = model.name
-        if model.service_model.service_name != "dynamodb":
-            return
+        aws_side = time.thread_time() - self._call.started
+        units = self._read_units(parsed, model.name) if model.service_model.service_name == "dynamodb" else 0.0
+        with self._lock:
+            self.aws_side_cpu += aws_side
+            self.read_units += units
+
+    @staticmethod
+    def _read_units(parsed: dict[str, Any], operation: str) -> float:
         factor = 0.5  # eventually consistent reads
         if operation == "GetItem":
-            self.read_units += max(1, math.ceil(len(json.dumps(parsed.get("Item", {}), default=str)) / 4096)) * (1.0 if parsed.get("Item") is not None else 0.5)
-        elif operation == "Query":
-            self.read_units += max(1, math.ceil(len(json.dumps(parsed.get("Items", []), default=str)) / 4096)) * factor
-        elif operation == "BatchGetItem":
-            for items in parsed.get("Responses", {}).values():
-                self.read_units += sum(max(1, math.ceil(len(json.dumps(i, default=str)) / 4096)) * factor for i in items)
+            return max(1, math.ceil(len(json.dumps(parsed.get("Item", {}), default=str)) / 4096)) * (1.0 if parsed.get("Item") is not None else 0.5)
+        if operation == "Query":
+            # Billed on the items read, not the projected attributes returned; a device's topic
+            # edges (the projected Queries) stay under one 4 KB unit here, where both agree.
+            return max(1, math.ceil(len(json.dumps(parsed.get("Items", []), default=str)) / 4096)) * factor
+        if operation == "BatchGetItem":
+            return sum(
+                max(1, math.ceil(len(json.dumps(item, default=str)) / 4096)) * factor
+                for items in parsed.get("Responses", {}).values()
+                for item in items
+            )
+        return 0.0
 
 
 def main() -> None:
@@ -129,7 +145,7 @@ def main() -> None:
         for i in range(args.devices):
             endpoint = f"https://fcm.googleapis.com/wp/bench-{i:07d}"
             core.subscriptions.subscribe_web(caller, WebSubscription.parse(core.subscriptions.policy, endpoint, p256dh, auth))
-            core.topics.subscribe(created.app, endpoint, ["everyone"])
+            core.topics.subscribe(created.app, endpoint, ["everyone", "evens"] if i % 2 == 0 else ["everyone"])
 
         class Accepting:
             def send(self, push, targets, ttl):  # noqa: ANN001, ANN201
@@ -156,10 +172,10 @@ def main() -> None:
                 invocations += 1
                 sqs.delete_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(received)])
 
-        def one_push(label: str) -> None:
+        def one_push(label: str, to: str | list[str] = "/topics/everyone") -> None:
             meter.reset()
             started = time.process_time()
-            push_id = pushes.create(created.app, {"to": "/topics/everyone", "notification": {"title": "Hello", "body": "World"}})
+            push_id = pushes.create(created.app, {"to": to, "notification": {"title": "Hello", "body": "World"}})
             api_gb_s = (time.process_time() - started - meter.aws_side_cpu) * API_MEMORY_GB
             fan_inv, fan_gb_s = drain(urls["FanoutQueue"], lambda body: fanout.expand(FanoutMessage.model_validate_json(body)), FANOUT_MEMORY_GB)
             # Idempotency records (two writes per batch, Powertools) are not exercised in-process here; add them.
@@ -195,6 +211,7 @@ def main() -> None:
 
         one_push("first push of the stamp window")
         one_push("steady state (second push, stamps fresh)")
+        one_push("steady state, two topics (every device in one, half in both)", ["/topics/everyone", "/topics/evens"])
 
 
 if __name__ == "__main__":

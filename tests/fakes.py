@@ -6,10 +6,11 @@ tests/unit/test_repository_contract.py runs the same cases against both, so the 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection, Sequence
 
 from pushgate import keys
 from pushgate.models import App, Channel, Device, Session, SubscriptionStatus
-from pushgate.repository import ConditionFailed
+from pushgate.repository import ConditionFailed, subscribed_ms
 
 
 class InMemoryRepository:
@@ -115,7 +116,7 @@ class InMemoryRepository:
         if self.pointers.get((app_id, pointer_hash)) == expected:
             del self.pointers[(app_id, pointer_hash)]
 
-    def add_topic(self, device: Device, topic: str, now: int) -> bool:
+    def add_topic(self, device: Device, topic: str, now: float) -> bool:
         current = self.devices.get((device.app_id, device.token_hash))
         if current is None or not current.active:
             raise ConditionFailed({0})
@@ -123,7 +124,8 @@ class InMemoryRepository:
         if topic in edges:
             return False
         edges[topic] = {"topic": topic, "token": device.token, "type": device.type.value,
-                        "keys": device.keys.model_dump() if device.keys else None, "created_at": now}
+                        "keys": device.keys.model_dump() if device.keys else None, "created_at": int(now),
+                        "subscribed_at_ms": int(now * 1000)}
         self.topic_counts[(device.app_id, topic)] += 1
         return True
 
@@ -134,6 +136,12 @@ class InMemoryRepository:
         del edges[topic]
         self.topic_counts[(app_id, topic)] -= 1
         return True
+
+    def subscribed_before(self, app_id: str, token_hashes: Sequence[str], topics: Collection[str], before_ms: int) -> set[str]:
+        return {
+            th for th in token_hashes
+            if any(name in topics and subscribed_ms(edge) < before_ms for name, edge in self.edges[(app_id, th)].items())
+        }
 
     def device_topics(self, app_id: str, token_hash: str) -> list[str]:
         return sorted(self.edges[(app_id, token_hash)])

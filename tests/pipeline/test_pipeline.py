@@ -113,6 +113,27 @@ def test_each_form_of_to_targets_the_right_devices(world, aws, pushgate, demo_ap
     drain(aws["sqs"], world["queues"]["DeliveryQueue"])
 
 
+@pytest.mark.parametrize("order", [["news", "sports"], ["sports", "news"]])
+def test_a_device_in_several_topics_of_one_push_gets_it_once(world, aws, pushgate, demo_app, lambda_context, order) -> None:  # noqa: ANN001
+    # Given two of the three `news` browsers also in `sports`, and a fourth browser in `sports` only
+    alice = Caller(app=demo_app.app, user_id="alice")
+    fourth = "https://fcm.googleapis.com/wp/device-sports-only"
+    pushgate.subscriptions.subscribe_web(alice, WebSubscription.parse(pushgate.subscriptions.policy, fourth, *browser_keys()))
+    for endpoint in (ENDPOINTS[0], ENDPOINTS[1], fourth):
+        pushgate.topics.subscribe(demo_app.app, endpoint, ["sports"])
+
+    # When one push goes to both topics
+    _, body = post_push(world, demo_app, {"to": [f"/topics/{topic}" for topic in order], "data": {"x": 1}}, lambda_context)
+    run_fanout(world, aws, lambda_context)
+    transport = RecordingTransport()
+    assert sender(pushgate, world["queues"], transport)(sqs_event(drain(aws["sqs"], world["queues"]["DeliveryQueue"])), lambda_context) == {"batchItemFailures": []}
+
+    # Then each of the four devices is sent the push once, and counted once
+    assert sorted(endpoint for _, endpoint, _ in transport.sent) == sorted([*ENDPOINTS, fourth])
+    counts = push_status(world, demo_app, body["id"], lambda_context)["push"]["counts"]
+    assert (counts["targeted"], counts["sent"], counts["pending"]) == (4, 4, 0)
+
+
 @pytest.mark.parametrize(
     ("body", "code"),
     [
@@ -154,6 +175,21 @@ def test_gone_prunes_but_403_never_does(world, aws, pushgate, demo_app, lambda_c
     counts = push_status(world, demo_app, body["id"], lambda_context)["push"]["counts"]
     assert (counts["pruned"], counts["failed"], counts["pending"]) == (1, 2, 0)
     assert dict(pushgate.topics.list_topics(demo_app.app))["news"] == 2
+
+
+def test_outcomes_reach_cloudwatch_as_one_count_per_kind_and_batch(world, aws, pushgate, demo_app, lambda_context, capsys) -> None:  # noqa: ANN001
+    post_push(world, demo_app, {"to": "/topics/news", "data": {}}, lambda_context)
+    run_fanout(world, aws, lambda_context)
+    capsys.readouterr()
+    transport = RecordingTransport(script={ENDPOINTS[1]: OutcomeKind.REJECTED})
+    sender(pushgate, world["queues"], transport)(sqs_event(drain(aws["sqs"], world["queues"]["DeliveryQueue"])), lambda_context)
+
+    # The EMF document the sender's invocation wrote to its log (what CloudWatch turns into metrics):
+    # two deliveries sent in one batch are one value of 2, not two values of 1.
+    emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith('{"_aws"')]
+    assert len(emf) == 1
+    values = {name: emf[0].get(name) for name in ("WebPush_sent", "WebPush_rejected", "PushServiceConfigurationAlarm")}
+    assert values == {"WebPush_sent": [2.0], "WebPush_rejected": [1.0], "PushServiceConfigurationAlarm": [1.0]}
 
 
 def test_prune_is_conditional_so_a_resubscribe_with_new_keys_survives(world, aws, pushgate, demo_app, lambda_context) -> None:  # noqa: ANN001

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from pushgate.models import Device, DeviceType, Session, SubscriptionStatus, WebPushKeys
-from pushgate.repository import ConditionFailed, Repository
+from pushgate.repository import ConditionFailed, Repository, subscribed_ms
 from tests.conftest import TABLE_NAME
 from tests.fakes import InMemoryRepository
 from tests.keys import browser_keys
@@ -80,3 +80,27 @@ def test_sessions_round_trip_and_never_overwrite(repository) -> None:  # noqa: A
     assert repository.get_session("h2") is None
     with pytest.raises(ConditionFailed):
         repository.put_session("h1", session)
+
+
+def test_subscribed_before_orders_subscriptions_against_a_moment_in_milliseconds(repository) -> None:  # noqa: ANN001
+    # Given a device subscribed to `news` at t = 1000.250 s and to `sports` at t = 1000.750 s
+    repository.save_device(device(), expected_version=None)
+    repository.add_topic(device(), "news", 1000.250)
+    repository.add_topic(device(), "sports", 1000.750)
+
+    def asked(topics: list[str], before_ms: int) -> set[str]:
+        return repository.subscribed_before("app_1", ["th1", "unknown"], topics, before_ms)
+
+    # Then only a subscription strictly before the moment counts, to a topic that was asked about
+    assert asked(["news"], 1_000_251) == {"th1"}
+    assert asked(["news"], 1_000_250) == set()  # the same millisecond is not "before"
+    assert asked(["sports"], 1_000_500) == set()
+    assert asked(["sports", "news"], 1_000_500) == {"th1"}
+    assert asked(["other"], 9_999_999) == set()
+    assert asked([], 9_999_999) == set()
+
+
+def test_an_edge_without_milliseconds_counts_as_made_at_the_end_of_its_second() -> None:
+    # Later rather than sooner: a doubt about order makes a second delivery, never a missed one.
+    assert subscribed_ms({"topic": "news", "created_at": 1000}) == 1_000_999
+    assert subscribed_ms({"topic": "news", "created_at": 1000, "subscribed_at_ms": 1_000_250}) == 1_000_250

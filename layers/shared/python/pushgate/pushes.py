@@ -43,6 +43,9 @@ class Target(BaseModel):
     topic: str | None = None
     user_id: str | None = None
     cursor: str | None = None  # where a topic's expansion continues
+    # The topics listed before this one in the same push. A device already subscribed to one of
+    # them when the push was made gets the push through that topic, so once (CONTRACT §7).
+    earlier_topics: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -100,10 +103,11 @@ def parse_targets(to: object) -> list[Target]:
     if len(topics) > MAX_TOPICS_PER_PUSH or len(tokens) > MAX_TOKENS_PER_PUSH:
         raise InvalidValue("to", f"at most {MAX_TOPICS_PER_PUSH} topics or {MAX_TOKENS_PER_PUSH} tokens")
     unique_tokens = list(dict.fromkeys(tokens))
+    unique_topics = list(dict.fromkeys(topics))
     chunks = [unique_tokens[i : i + TOKENS_PER_FANOUT] for i in range(0, len(unique_tokens), TOKENS_PER_FANOUT)]
     return (
         [Target(kind=TargetKind.USER, user_id=u) for u in users]
-        + [Target(kind=TargetKind.TOPIC, topic=t) for t in dict.fromkeys(topics)]
+        + [Target(kind=TargetKind.TOPIC, topic=t, earlier_topics=tuple(unique_topics[:i])) for i, t in enumerate(unique_topics)]
         + [Target(kind=TargetKind.TOKENS, tokens=tuple(chunk)) for chunk in chunks]
     )
 
@@ -152,6 +156,7 @@ class Push(BaseModel):
     push_id: str
     app_id: str
     created_at: int
+    created_at_ms: int | None = None  # orders the push against topic subscriptions (earlier_topics)
     time_to_live: int
     urgency: str
     collapse_key: str | None = None
@@ -173,6 +178,11 @@ class Push(BaseModel):
         if self.cancelled:
             return PushStatus.CANCELLED
         return PushStatus.SENDING if self.fanout_pending > 0 or self.pending > 0 else PushStatus.DONE
+
+    @property
+    def created_ms(self) -> int:
+        # A record without milliseconds counts from the start of its second: sooner, never later.
+        return self.created_at_ms if self.created_at_ms is not None else self.created_at * 1000
 
     def remaining_ttl(self, now: float) -> int:
         """CONTRACT §7: the TTL sent is what is left after the time spent in the queues."""

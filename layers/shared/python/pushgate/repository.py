@@ -6,6 +6,8 @@ the same endpoint at once can never both win on stale reads."""
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -14,6 +16,8 @@ from botocore.exceptions import ClientError
 from pushgate import keys
 from pushgate.models import App, Channel, Connection, Device, Session, SubscriptionStatus
 from pushgate.pushes import Push
+
+EDGE_QUERY_CONCURRENCY = 16  # parallel Queries in subscribed_before: one page of a topic in well under a second
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -35,6 +39,14 @@ def _is_condition_failure(error: ClientError) -> bool:
         reasons = error.response.get("CancellationReasons") or []
         return not reasons or any(r.get("Code") in ("ConditionalCheckFailed", "TransactionConflict") for r in reasons)
     return False
+
+
+def subscribed_ms(edge: dict[str, Any]) -> int:
+    """When a topic edge was made. Edges from before millisecond stamps count from the end of
+    their second: later, never sooner, so a doubt delivers twice rather than not at all."""
+    if edge.get("subscribed_at_ms") is not None:
+        return int(edge["subscribed_at_ms"])
+    return (int(edge.get("created_at", 0)) + 1) * 1000 - 1
 
 
 def _failed_positions(error: ClientError) -> set[int]:
@@ -296,7 +308,7 @@ class Repository:
             }
         }
 
-    def add_topic(self, device: Device, topic: str, now: int) -> bool:
+    def add_topic(self, device: Device, topic: str, now: float) -> bool:
         """Subscribe an active device to a topic; False if it already was. The edge and the count
         change in one transaction, so counts stay exact under concurrent (un)subscribes."""
         edge = {
@@ -310,7 +322,8 @@ class Repository:
             "type": device.type.value,
             "keys": device.keys.model_dump() if device.keys else None,
             "channel_id": device.channel_id,
-            "created_at": now,
+            "created_at": int(now),
+            "subscribed_at_ms": int(now * 1000),
         }
         device_active = {
             "ConditionCheck": {
@@ -354,6 +367,26 @@ class Repository:
             ExpressionAttributeNames={"#topic": "topic"},
         )
         return [item["topic"] for item in items]
+
+    def subscribed_before(self, app_id: str, token_hashes: Sequence[str], topics: Collection[str], before_ms: int) -> set[str]:
+        """The devices among `token_hashes` that were subscribed to one of `topics` before
+        `before_ms`. One Query per device over its own partition (its edges), so the cost follows
+        what each device is subscribed to, not how many topics are asked about; run in parallel."""
+        wanted = set(topics)
+
+        def subscribed(token_hash: str) -> bool:
+            edges = self._query_all(
+                KeyConditionExpression="PK = :pk AND begins_with(SK, :prefix)",
+                ExpressionAttributeValues=_to_ddb({":pk": keys.device_pk(app_id, token_hash), ":prefix": "TOPIC#"}),
+                ProjectionExpression="#topic, #created, #subscribed",
+                ExpressionAttributeNames={"#topic": "topic", "#created": "created_at", "#subscribed": "subscribed_at_ms"},
+            )
+            return any(edge["topic"] in wanted and subscribed_ms(edge) < before_ms for edge in edges)
+
+        if not token_hashes or not wanted:
+            return set()
+        with ThreadPoolExecutor(max_workers=min(EDGE_QUERY_CONCURRENCY, len(token_hashes))) as pool:
+            return {th for th, hit in zip(token_hashes, pool.map(subscribed, token_hashes), strict=True) if hit}
 
     def refresh_topic_edges(self, device: Device) -> None:
         """Copy a device's new keys onto its topic edges, which fan-out reads instead of the device."""

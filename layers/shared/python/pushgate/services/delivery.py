@@ -21,7 +21,7 @@ from typing import Protocol
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from pushgate.delivery.outcomes import DeliveryOutcome, OutcomeKind
+from pushgate.delivery.outcomes import ALARMING, DeliveryOutcome, OutcomeKind
 from pushgate.observability import logger, metrics
 from pushgate.pushes import DeliveryMessage, DeliveryTarget, Push
 from pushgate.queues import MAX_DELAY_SECONDS, Queue
@@ -80,9 +80,10 @@ class DeliveryService:
         counts: Counter[str] = Counter()
         retry_at: defaultdict[int, list[DeliveryTarget]] = defaultdict(list)
         dead: defaultdict[str, list[DeliveryTarget]] = defaultdict(list)
+        kinds = Counter(outcome.kind for outcome in outcomes)
+        self._count_in_metrics(kinds)
         for target, outcome in zip(message.devices, outcomes, strict=True):
             kind = outcome.kind
-            metrics.add_metric(name=f"WebPush_{kind.value}", unit=MetricUnit.Count, value=1)
             if kind is OutcomeKind.SENT:
                 counts["sent"] += 1
                 if target.last_success_at is None or now - target.last_success_at >= self._stamp_window:
@@ -97,7 +98,6 @@ class DeliveryService:
                 continue
             counts["failed"] += 1
             if outcome.alarm:
-                metrics.add_metric(name="PushServiceConfigurationAlarm", unit=MetricUnit.Count, value=1)
                 logger.warning("push service refused a delivery", extra={"outcome": kind.value, "endpoint_id": outcome.endpoint_id, "status": outcome.status_code})
             if kind in (OutcomeKind.BLOCKED, OutcomeKind.INVALID_SUBSCRIPTION):
                 self._prune(message.app_id, target, now)  # a row that can never be delivered to
@@ -107,6 +107,16 @@ class DeliveryService:
         for reason, targets in dead.items():
             self._dead_letters.send([message.model_copy(update={"devices": targets, "dead_letter_reason": reason})])
         return counts
+
+    @staticmethod
+    def _count_in_metrics(kinds: Counter[OutcomeKind]) -> None:
+        """One value per outcome kind and batch, not one per delivery: Powertools writes a log
+        line for every 100 values of a metric, and CloudWatch Logs bills for each byte."""
+        for kind, count in kinds.items():
+            metrics.add_metric(name=f"WebPush_{kind.value}", unit=MetricUnit.Count, value=count)
+        alarming = sum(count for kind, count in kinds.items() if kind in ALARMING)
+        if alarming:
+            metrics.add_metric(name="PushServiceConfigurationAlarm", unit=MetricUnit.Count, value=alarming)
 
     def _prune(self, app_id: str, target: DeliveryTarget, now: int) -> bool:
         if not self._repository.expire_device(app_id, target.token_hash, target.p256dh, target.auth, now):

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pushgate.identifiers import token_hash
 from pushgate.models import Device, DeviceType
 from pushgate.pagination import decode_cursor, encode_cursor
-from pushgate.pushes import DeliveryMessage, DeliveryTarget, FanoutMessage, Target, TargetKind
+from pushgate.pushes import DeliveryMessage, DeliveryTarget, FanoutMessage, Push, Target, TargetKind
 from pushgate.queues import Queue
 from pushgate.repository import Repository
 
@@ -69,7 +69,7 @@ class FanoutService:
             if push is not None:
                 self._repository.add_push_counts(push.push_id, {"fanout_pending": -1})
             return
-        expansion = self._expand(message)
+        expansion = self._expand(message, push)
         deliverable = [t for t in expansion.targets if t.type == DeviceType.WEB.value]
         unsupported = len(expansion.targets) - len(deliverable)  # FCM/APNs senders come later
         work_id = hashlib.sha256(message.target.model_dump_json().encode()).hexdigest()[:16]
@@ -91,7 +91,7 @@ class FanoutService:
             },
         )
 
-    def _expand(self, message: FanoutMessage) -> Expansion:
+    def _expand(self, message: FanoutMessage, push: Push) -> Expansion:
         target, app_id = message.target, message.app_id
         if target.kind is TargetKind.TOKENS:
             devices = self._repository.devices_by_hash(app_id, [token_hash(token) for token in target.tokens])
@@ -103,4 +103,14 @@ class FanoutService:
         topic = target.topic or ""
         edges, last = self._repository.topic_page(app_id, topic, TOPIC_PAGE_SIZE, decode_cursor(target.cursor))
         next_target = target.model_copy(update={"cursor": encode_cursor(last)}) if last else None
-        return Expansion([_from_edge(edge, topic) for edge in edges], unreachable=0, next_target=next_target)
+        targets = [_from_edge(edge, topic) for edge in edges]
+        if target.earlier_topics:
+            # Idempotent per (push, device) across topics: a device subscribed to an earlier topic
+            # of this push before the push was made is reached through that topic, not this one.
+            # A subscription made at the same moment as the push (or later) is not trusted to
+            # have been seen there, so a race can deliver twice but never lose a delivery.
+            reached = self._repository.subscribed_before(
+                app_id, [t.token_hash for t in targets], target.earlier_topics, push.created_ms
+            )
+            targets = [t for t in targets if t.token_hash not in reached]
+        return Expansion(targets, unreachable=0, next_target=next_target)

@@ -32,11 +32,13 @@ class PushService:
         if self._fanout is None:
             raise RuntimeError("this function has no fan-out queue to send to")
         request = parse_push_request(body)
-        push_id, now = new_push_id(), int(self._clock())
+        push_id, clock = new_push_id(), self._clock()
+        now = int(clock)
         push = Push(
             push_id=push_id,
             app_id=app.app_id,
             created_at=now,
+            created_at_ms=int(clock * 1000),
             time_to_live=request.time_to_live,
             urgency=request.urgency,
             collapse_key=request.collapse_key,

@@ -62,7 +62,7 @@ class TopicService:
     def subscribe(self, app: App, token: object, topics: object) -> None:
         names = check_topics(topics)
         device = self._active_device(app, token)
-        now = int(self._clock())
+        now = self._clock()
         for topic in names:
             try:
                 self._repository.add_topic(device, topic, now)

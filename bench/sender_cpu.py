@@ -22,6 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "layers" / "shared" / "python"))
 
 import http_ece  # noqa: E402
+import pywebpush  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
 from fake_push_service import FakePushService  # noqa: E402
 from sender_throughput import PAYLOAD, SUBJECT, SUBSCRIPTIONS, TTL, browser_keys, vapid_key  # noqa: E402
@@ -67,6 +68,13 @@ def main() -> None:
             encrypt(PAYLOAD, ReceiverKeys.from_subscription(p256dh, auth))
         return n
 
+    def pywebpush_encoding_alone() -> int:
+        # What encrypting through pywebpush itself would cost the sender (its WebPusher per message).
+        for i in range(n):
+            p256dh, auth = keys[i % SUBSCRIPTIONS]
+            pywebpush.WebPusher({"endpoint": "https://fcm.googleapis.com/x", "keys": {"p256dh": p256dh, "auth": auth}}).encode(PAYLOAD)
+        return n
+
     with FakePushService(delay_ms=0) as service:
         policy = EndpointPolicy.from_setting((f"127.0.0.1:{service.port}",))
         deliveries = [Delivery(service.url(i), p256dh, auth, PAYLOAD, TTL) for i, (p256dh, auth) in enumerate(keys)]
@@ -91,6 +99,7 @@ def main() -> None:
         runs: dict[str, Callable[[], int]] = {
             REFERENCE: http_ece_alone,
             "  same, pushgate.delivery.encryption": our_encryption_alone,
+            "  same, pywebpush.WebPusher.encode": pywebpush_encoding_alone,
             **{name: sending(client) for name, client in clients.items()},
             # One request in flight at a time, like the reference loop: what overlapping saves.
             "client one at a time, keep-alive transport": sending(keep_alive, workers=1),

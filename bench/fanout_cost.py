@@ -4,8 +4,8 @@ Runs the real pipeline code in one process against moto (no network, no push ser
 transport that answers 201 to everything): POST /push to a topic of N web subscriptions, every
 fan-out message, every delivery batch, with the SQS requests Lambda's event source mapping makes
 (one ReceiveMessage per batch and one DeleteMessageBatch per batch). Every AWS call is counted
-through botocore's event hooks, and DynamoDB capacity units are derived from the bytes each call
-reads or writes, as on-demand billing does. Lambda duration is the CPU time of the handlers.
+through botocore's event hooks, and DynamoDB capacity units follow the sizes of the items each
+call reads or writes, as on-demand billing does. Lambda duration is the CPU time of the handlers.
 
 Three runs are reported: the first push to the topic (the sender writes each device's success
 stamp), a second push within the stamp window (no per-delivery write: the steady state), and a
@@ -22,6 +22,7 @@ Prices: public on-demand list prices, us-east-1, x86 Lambda (see PRICES below).
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import math
 import os
@@ -56,60 +57,121 @@ SQS_BATCH = 5  # BatchSize of both event source mappings in template.yaml
 SENDER_CPU_PER_DELIVERY = 0.000418
 
 
-class Meter:
-    """Counts AWS calls and the capacity units / SQS request units they are billed."""
+def _number_size(text: str) -> int:
+    digits = text.lstrip("-").replace(".", "").strip("0") or "0"
+    return (len(digits) + 1) // 2 + 1
 
-    def __init__(self) -> None:
+
+def _value_size(value: dict[str, Any]) -> int:
+    """Bytes of one attribute value, by DynamoDB's item-size rules."""
+    ((kind, inner),) = value.items()
+    sizes = {
+        "S": lambda: len(inner.encode()),
+        "N": lambda: _number_size(inner),
+        "B": lambda: len(base64.b64decode(inner)),
+        "BOOL": lambda: 1,
+        "NULL": lambda: 1,
+        "SS": lambda: sum(len(v.encode()) for v in inner),
+        "NS": lambda: sum(_number_size(v) for v in inner),
+        "BS": lambda: sum(len(base64.b64decode(v)) for v in inner),
+        "M": lambda: 3 + sum(len(k.encode()) + _value_size(v) + 1 for k, v in inner.items()),
+        "L": lambda: 3 + sum(_value_size(v) + 1 for v in inner),
+    }
+    return sizes[kind]()
+
+
+def item_size(item: dict[str, Any] | None) -> int:
+    """What DynamoDB bills an item as: attribute names plus values, in bytes."""
+    return sum(len(name.encode()) + _value_size(value) for name, value in (item or {}).items())
+
+
+def _units(size: int, unit: int) -> int:
+    return max(1, math.ceil(size / unit))
+
+
+class Meter:
+    """Counts AWS calls and bills them as on-demand DynamoDB and SQS do: writes by the size of
+    the item written (the larger of before and after, read from moto without being counted),
+    reads by the size of the items returned, SQS by 64 KiB chunk of each request."""
+
+    def __init__(self, current_item: Any) -> None:
+        self._current_item = current_item  # (table, key) -> the stored item, uncounted
         self.calls: Counter[str] = Counter()
         self.read_units = 0.0
         self.write_units = 0.0
         self.sqs_units = 0
-        # CPU spent between sending a call and parsing its answer: in-process moto doing the AWS
-        # side's work, which a Lambda function does not pay for. Subtracted from handler CPU.
-        # Per thread: the fan-out makes calls from several threads at once.
+        # CPU from the start of a call to the end of its accounting: in-process moto doing the AWS
+        # side's work (and this meter's own), which a Lambda function does not pay for. Subtracted
+        # from handler CPU. Per thread: the fan-out makes calls from several threads at once.
         self.aws_side_cpu = 0.0
         self._call = threading.local()
         self._lock = threading.Lock()
 
     def reset(self) -> None:
-        self.__init__()
+        self.__init__(self._current_item)
 
     def before(self, params: dict[str, Any], model: Any, **_: Any) -> None:
         self._call.started = time.thread_time()
         service, operation = model.service_model.service_name, model.name
-        size = len(json.dumps(params, default=str))
+        body = params.get("body") or b""
+        request = json.loads(body) if service == "dynamodb" and body else {}
+        self._call.request = request
+        # Items a write changes, with their size before it (after it is read in `after`).
+        self._call.written = [
+            (table, key, item_size(self._current_item(table, key)) if put is None else item_size(put))
+            for table, key, put in _written_items(operation, request)
+        ]
         with self._lock:
             self.calls[f"{service}:{operation}"] += 1
             if service == "sqs":
-                self.sqs_units += max(1, math.ceil(size / 65536))
-            elif operation in ("PutItem", "UpdateItem", "DeleteItem"):
-                self.write_units += max(1, math.ceil(size / 1024))
-            elif operation == "TransactWriteItems":
-                self.write_units += sum(2 * max(1, math.ceil(len(json.dumps(item, default=str)) / 1024)) for item in params["TransactItems"])
+                self.sqs_units += _units(len(body), 65536)
 
     def after(self, parsed: dict[str, Any], model: Any, **_: Any) -> None:
-        aws_side = time.thread_time() - self._call.started
-        units = self._read_units(parsed, model.name) if model.service_model.service_name == "dynamodb" else 0.0
-        with self._lock:
-            self.aws_side_cpu += aws_side
-            self.read_units += units
-
-    @staticmethod
-    def _read_units(parsed: dict[str, Any], operation: str) -> float:
-        factor = 0.5  # eventually consistent reads
+        operation = model.name
+        request = self._call.request
+        factor = 1.0 if request.get("ConsistentRead") else 0.5
+        write_units = 0
+        for table, key, before in self._call.written:
+            after = item_size(self._current_item(table, key))
+            write_units += _units(max(before, after), 1024) * (2 if operation == "TransactWriteItems" else 1)
+        read_units = 0.0
         if operation == "GetItem":
-            return max(1, math.ceil(len(json.dumps(parsed.get("Item", {}), default=str)) / 4096)) * (1.0 if parsed.get("Item") is not None else 0.5)
-        if operation == "Query":
+            read_units = _units(item_size(parsed.get("Item")), 4096) * factor
+        elif operation == "Query":
             # Billed on the items read, not the projected attributes returned; a device's topic
             # edges (the projected Queries) stay under one 4 KB unit here, where both agree.
-            return max(1, math.ceil(len(json.dumps(parsed.get("Items", []), default=str)) / 4096)) * factor
-        if operation == "BatchGetItem":
-            return sum(
-                max(1, math.ceil(len(json.dumps(item, default=str)) / 4096)) * factor
-                for items in parsed.get("Responses", {}).values()
-                for item in items
-            )
-        return 0.0
+            read_units = _units(sum(item_size(item) for item in parsed.get("Items", [])), 4096) * factor
+        elif operation == "BatchGetItem":
+            found = [item for items in parsed.get("Responses", {}).values() for item in items]
+            requested = sum(len(table["Keys"]) for table in request.get("RequestItems", {}).values())
+            unprocessed = sum(len(table["Keys"]) for table in (parsed.get("UnprocessedKeys") or {}).values())
+            read_units = sum(_units(item_size(item), 4096) * 0.5 for item in found) + 0.5 * (requested - len(found) - unprocessed)
+        with self._lock:
+            self.write_units += write_units
+            self.read_units += read_units
+            self.aws_side_cpu += time.thread_time() - self._call.started
+
+
+def _written_items(operation: str, request: dict[str, Any]) -> list[tuple[str, dict[str, Any], dict[str, Any] | None]]:
+    """(table, key, new item or None) for each item a DynamoDB write request changes."""
+    if operation == "PutItem":
+        return [(request["TableName"], _key_of(request["Item"]), request["Item"])]
+    if operation in ("UpdateItem", "DeleteItem"):
+        return [(request["TableName"], request["Key"], None)]
+    if operation == "TransactWriteItems":
+        written = []
+        for entry in request["TransactItems"]:
+            ((kind, item),) = entry.items()
+            if kind == "Put":
+                written.append((item["TableName"], _key_of(item["Item"]), item["Item"]))
+            else:  # Update, Delete, ConditionCheck: billed on the stored item
+                written.append((item["TableName"], item["Key"], None))
+        return written
+    return []
+
+
+def _key_of(item: dict[str, Any]) -> dict[str, Any]:
+    return {name: item[name] for name in ("PK", "SK") if name in item}
 
 
 def main() -> None:
@@ -154,7 +216,12 @@ def main() -> None:
         pushes, fanout = wiring.push_service(), wiring.fanout_service()
         delivery = DeliveryService(core.repository, Queue(sqs, urls["DeliveryQueue"]), Queue(sqs, urls["DeliveryDeadLetterQueue"]), Accepting())
 
-        meter = Meter()
+        uncounted = boto3.client("dynamodb")
+
+        def current_item(table: str, key: dict[str, Any]) -> dict[str, Any] | None:
+            return uncounted.get_item(TableName=table, Key=key, ConsistentRead=True).get("Item")
+
+        meter = Meter(current_item)
         for client in (dynamodb, sqs, core.repository._client, wiring.sqs_client()):  # noqa: SLF001 - the same client the code uses
             client.meta.events.register("before-call.*.*", meter.before)
             client.meta.events.register("after-call.*.*", meter.after)

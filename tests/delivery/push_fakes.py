@@ -227,6 +227,30 @@ class _RecordingHandler(http.server.BaseHTTPRequestHandler):
         pass
 
 
+class MeetingPoint:
+    """An answer function for loopback_push_service: each request waits until `parties` requests
+    are being handled at once, and the most ever handled at once is recorded."""
+
+    def __init__(self, parties: int) -> None:
+        self.barrier = threading.Barrier(parties, timeout=5)
+        self.lock = threading.Lock()
+        self.active = 0
+        self.most_at_once = 0
+
+    def __call__(self, path: str) -> tuple[int, dict[str, str]]:
+        with self.lock:
+            self.active += 1
+            self.most_at_once = max(self.most_at_once, self.active)
+        try:
+            self.barrier.wait()
+            return 201, {}
+        except threading.BrokenBarrierError:
+            return 500, {}
+        finally:
+            with self.lock:
+                self.active -= 1
+
+
 @contextmanager
 def loopback_push_service(
     answer: Callable[[str], tuple[int, dict[str, str]]] = lambda path: (201, {}), tls: ssl.SSLContext | None = None

@@ -18,6 +18,7 @@ from pushgate.delivery.outcomes import OutcomeKind
 from pushgate.delivery.webpush import Delivery, Timeouts
 from tests.delivery.push_fakes import (
     Browser,
+    MeetingPoint,
     closed_port,
     loopback_policy,
     loopback_push_service,
@@ -27,30 +28,6 @@ from tests.delivery.push_fakes import (
 )
 
 TIMEOUT = (1.0, 1.0)
-
-
-class MeetingPoint:
-    """An answer function for loopback_push_service: each request waits until `parties` requests
-    are being handled at once, and the most ever handled at once is recorded."""
-
-    def __init__(self, parties: int) -> None:
-        self.barrier = threading.Barrier(parties, timeout=5)
-        self.lock = threading.Lock()
-        self.active = 0
-        self.most_at_once = 0
-
-    def __call__(self, path: str) -> tuple[int, dict[str, str]]:
-        with self.lock:
-            self.active += 1
-            self.most_at_once = max(self.most_at_once, self.active)
-        try:
-            self.barrier.wait()
-            return 201, {}
-        except threading.BrokenBarrierError:
-            return 500, {}
-        finally:
-            with self.lock:
-                self.active -= 1
 
 
 def test_requests_are_in_flight_together_up_to_the_concurrency() -> None:
@@ -84,7 +61,7 @@ def test_each_request_gets_its_own_result_in_the_order_given() -> None:
 
     ok, timed_out, refused, unsafe, gone = results
     assert isinstance(ok, PushResponse) and ok.status_code == 201
-    assert isinstance(timed_out, TimeoutError)
+    assert isinstance(timed_out, TimeoutError) and str(timed_out) == "push service did not answer in time"
     assert isinstance(refused, ConnectionRefusedError)
     assert isinstance(unsafe, ValueError)
     assert isinstance(gone, PushResponse) and gone.status_code == 410
@@ -200,3 +177,33 @@ def test_the_client_keeps_refused_deliveries_in_their_place_among_the_sent_ones(
         OutcomeKind.SENT,
     ]
     assert len(service.received) == 2
+
+
+def test_a_connection_that_never_completes_ends_at_the_connect_timeout() -> None:
+    # Given a listener whose accept queue is full: the kernel drops further SYNs, so a connect hangs
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    fillers = []
+    for _ in range(4):
+        filler = socket.socket()
+        filler.setblocking(False)
+        filler.connect_ex(("127.0.0.1", port))
+        fillers.append(filler)
+    time.sleep(0.1)
+    try:
+        # When a request is made there, next to one to a working service
+        with loopback_push_service() as service:
+            results = KeepAliveTransport(4).post_many(
+                [OutgoingRequest(f"http://127.0.0.1:{port}/push/a", b""), OutgoingRequest(f"http://127.0.0.1:{service.port}/push/b", b"")],
+                timeout=(0.3, 2.0),
+            )
+    finally:
+        for filler in fillers:
+            filler.close()
+        listener.close()
+
+    # Then it ends as a connect timeout, and the other request is not held up by it
+    assert isinstance(results[0], TimeoutError) and str(results[0]) == "connection not established in time"
+    assert isinstance(results[1], PushResponse) and results[1].status_code == 201

@@ -17,7 +17,7 @@ from cryptography.x509.oid import NameOID
 
 from pushgate.delivery.keepalive import KeepAliveTransport
 from pushgate.delivery.outcomes import OutcomeKind
-from tests.delivery.push_fakes import SHORT_TIMEOUTS, Browser, loopback_policy, loopback_push_service, make_client
+from tests.delivery.push_fakes import SHORT_TIMEOUTS, Browser, MeetingPoint, loopback_policy, loopback_push_service, make_client
 
 
 def _name(common_name: str) -> x509.Name:
@@ -128,3 +128,18 @@ def test_a_certificate_for_another_host_sends_nothing(https_service, pki: dict[s
     outcome = client.send(Browser().delivery(endpoint=f"https://127.0.0.1:{https_service.port}/push/x"))
     assert outcome.kind is OutcomeKind.RETRY and outcome.detail == "SSLCertVerificationError"
     assert https_service.received == []
+
+
+def test_handshakes_and_requests_are_in_flight_together_over_tls(pki: dict[str, Path]) -> None:
+    # Given an HTTPS push service that answers only when three requests are waiting at once
+    meeting = MeetingPoint(parties=3)
+    with loopback_push_service(meeting, tls=server_context(pki["loopback"])) as service:
+        client = make_client(KeepAliveTransport(3, tls_context=trusting(pki["ca"])), policy=loopback_policy(service.port), concurrency=3)
+        browser = Browser()
+
+        # When six messages are sent in one batch
+        outcomes = client.send_many([browser.delivery(endpoint=f"https://127.0.0.1:{service.port}/push/{i}") for i in range(6)])
+
+    # Then three TLS connections carried them, three at a time
+    assert [outcome.kind for outcome in outcomes] == [OutcomeKind.SENT] * 6
+    assert meeting.most_at_once == 3 and service.connections == 3

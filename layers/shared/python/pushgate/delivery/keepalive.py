@@ -265,7 +265,8 @@ class _Batch:
             self._advance(key.data)
         now = time.monotonic()
         for exchange in [exchange for exchange in self.in_flight if exchange.deadline <= now]:
-            self._end(exchange, TimeoutError("push service did not answer in time"))
+            connecting = exchange.phase in (_Exchange.CONNECTING, _Exchange.HANDSHAKE)
+            self._end(exchange, TimeoutError("connection not established in time" if connecting else "push service did not answer in time"))
 
     def _advance(self, exchange: _Exchange) -> None:
         if exchange.phase == _Exchange.CONNECTING:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from pushgate.delivery.http1 import MAX_BODY, MAX_HEADERS, read_response, request_bytes
+from pushgate.delivery.http1 import MAX_BODY, MAX_HEADERS, PushResponse, ResponseParser, request_bytes
 
 
 @pytest.fixture
@@ -20,12 +20,16 @@ def wire() -> Iterator[tuple[socket.socket, socket.socket]]:
     theirs.close()
 
 
-def answer(wire: tuple[socket.socket, socket.socket], raw: bytes, close: bool = False):  # noqa: ANN201
+def answer(wire: tuple[socket.socket, socket.socket], raw: bytes, close: bool = False) -> PushResponse:
+    """The parser fed from a socket as it arrives; recv() returning b"" is the end of the stream."""
     ours, theirs = wire
     theirs.sendall(raw)
     if close:
         theirs.shutdown(socket.SHUT_WR)
-    return read_response(ours)
+    parser = ResponseParser()
+    while (response := parser.feed(ours.recv(16384))) is None:
+        pass
+    return response
 
 
 def test_content_length_body_and_reuse(wire) -> None:  # noqa: ANN001

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import http.client
 import re
-import socket
 from collections.abc import Generator
 from dataclasses import dataclass, field
 
@@ -153,14 +152,6 @@ class ResponseParser:
         except StopIteration as done:
             return done.value
         return None
-
-
-def read_response(sock: socket.socket) -> PushResponse:
-    """Read one answer from a blocking socket (see ResponseParser)."""
-    parser = ResponseParser()
-    while (response := parser.feed(sock.recv(16384))) is None:
-        pass
-    return response
 
 
 def _response(reader: _Reader) -> Generator[None, None, PushResponse]:

@@ -47,7 +47,8 @@ _LOG_LEVELS = {
 
 
 class PushSession(Protocol):
-    """What the client needs from a transport: requests.Session, KeepAliveTransport or a test fake."""
+    """What the client needs from a transport: requests.Session, KeepAliveTransport or a test fake.
+    A transport that also has KeepAliveTransport's `post_many` gets whole batches at once."""
 
     def post(
         self, url: str, *, data: bytes, headers: dict[str, str], timeout: tuple[float, float], allow_redirects: bool

@@ -248,7 +248,7 @@ def subscribe_to_topic(stack: LocalStackProcess, subscription: PushSubscription,
 
 
 def send_push(
-    stack: LocalStackProcess, to: str, notification: dict[str, Any], data: dict[str, Any], **options: Any
+    stack: LocalStackProcess, to: str | list[str], notification: dict[str, Any], data: dict[str, Any], **options: Any
 ) -> str:
     response = requests.post(
         f"{stack.http_url}/push",
@@ -386,6 +386,26 @@ def test_a_push_to_a_topic_reaches_each_subscriber_once(
     expected = {"id": push_id, "notification": notification, "data": data}
     assert [push_service.messages(subscriber) for subscriber in subscribers] == [[expected]] * 2
     assert push_service.messages(bystander) == []
+
+
+def test_a_push_to_two_topics_reaches_a_browser_in_both_once(
+    stack: LocalStackProcess, push_service: LoopbackPushService, vapid_public_key: str
+) -> None:
+    # Given one browser in two topics and another in the second topic only
+    sports, news = f"sports-{uuid.uuid4().hex[:12]}", f"news-{uuid.uuid4().hex[:12]}"
+    in_both, in_news = push_service.subscribe(vapid_public_key), push_service.subscribe(vapid_public_key)
+    register_with_account_api(stack, f"fan-{uuid.uuid4()}", in_both)
+    register_with_device_api(stack, f"fan-{uuid.uuid4()}", in_news)
+    subscribe_to_topic(stack, in_both, sports)
+    subscribe_to_topic(stack, in_both, news)
+    subscribe_to_topic(stack, in_news, news)
+    # When the app pushes to both topics
+    notification, data = a_notification()
+    push_id = send_push(stack, [f"/topics/{sports}", f"/topics/{news}"], notification, data)
+    # Then each browser got it exactly once, and it was counted once
+    wait_until_delivered(stack, push_service, push_id, counts(targeted=2, sent=2))
+    expected = {"id": push_id, "notification": notification, "data": data}
+    assert [push_service.messages(browser) for browser in (in_both, in_news)] == [[expected]] * 2
 
 
 def test_an_expired_subscription_is_pruned(

@@ -78,6 +78,24 @@ def test_repeated_headers_are_joined(wire) -> None:  # noqa: ANN001
     assert response.headers.get("Retry-After") == "5" and response.headers.get("X-A") == "1, 2"
 
 
+def test_headers_are_read_by_name_from_an_fcm_like_answer(wire) -> None:  # noqa: ANN001
+    raw = (
+        b"HTTP/1.1 429 Too Many Requests\r\nLocation: https://fcm.googleapis.com/0:1700%abc\r\n"
+        b"Content-Type: text/html; charset=UTF-8\r\nDate: Mon, 23 Nov 2026 19:00:00 GMT\r\n"
+        b"x-retry-after-hint: 9\r\nRETRY-AFTER:\t 120 \r\nServer: GSE\nContent-Length: 2\r\n"
+        b"Alt-Svc: h3=\":443\"; ma=2592000\r\n\r\nok"
+    )
+    response = answer(wire, raw)
+    assert response.status_code == 429 and response.content == b"ok" and response.reusable
+    assert response.headers.get("Retry-After") == "120"  # not the x-retry-after-hint line, whitespace trimmed
+    assert response.headers.get("content-type") == "text/html; charset=UTF-8"
+    assert response.headers.get("server") == "GSE"  # a bare LF line end is accepted
+    assert response.headers.get("alt-svc") == 'h3=":443"; ma=2592000'
+    assert response.headers.get("after") is None and response.headers.get("Retry-Aftér", "none") == "none"
+    assert "location" in response.headers and "Link" not in response.headers
+    assert response.headers.names()[:2] == ["location", "content-type"]
+
+
 @pytest.mark.parametrize(
     ("raw", "error"),
     [
@@ -86,6 +104,9 @@ def test_repeated_headers_are_joined(wire) -> None:  # noqa: ANN001
         (b"HTTP/1.1 20 Short\r\n\r\n", http.client.BadStatusLine),
         (b"HTTP/1.1 201 Created\r\nNo colon here\r\n\r\n", http.client.HTTPException),
         (b"HTTP/1.1 201 Created\r\nX: a\r\n folded\r\n\r\n", http.client.HTTPException),
+        (b"HTTP/1.1 201 Created\r\nX: a\rContent-Length: 0\r\n\r\n", http.client.HTTPException),  # bare CR
+        (b"HTTP/1.1 201 Created\r\nX: a\x00b\r\n\r\n", http.client.HTTPException),
+        (b"HTTP/1.1 201 Created\r\n: no name\r\n\r\n", http.client.HTTPException),
         (b"HTTP/1.1 201 Created\r\nContent-Length: -1\r\n\r\n", http.client.HTTPException),
         (b"HTTP/1.1 201 Created\r\nContent-Length: 10\r\n\r\nshort", http.client.IncompleteRead),
         (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", http.client.HTTPException),

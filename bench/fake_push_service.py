@@ -15,6 +15,20 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
+# What a large push service sends with a 201 besides Server and Date (which http.server adds):
+# about a dozen headers in all, so answers cost the sender what real ones do to read.
+ANSWER_HEADERS = (
+    ("Location", "https://push.example/m/0:1700000000000000%8f3c2a1b"),
+    ("Content-Type", "text/html; charset=UTF-8"),
+    ("Expires", "Mon, 01 Jan 1990 00:00:00 GMT"),
+    ("Cache-Control", "no-cache, no-store, max-age=0, must-revalidate"),
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "SAMEORIGIN"),
+    ("X-XSS-Protection", "0"),
+    ("Alt-Svc", 'h3=":443"; ma=2592000,h3-29=":443"; ma=2592000'),
+)
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as real push services do
     delay = 0.0
@@ -24,7 +38,8 @@ class _Handler(BaseHTTPRequestHandler):
         if self.delay:
             time.sleep(self.delay)
         self.send_response(201)
-        self.send_header("Location", "/m/1")
+        for name, value in ANSWER_HEADERS:
+            self.send_header(name, value)
         self.send_header("Content-Length", "0")
         self.end_headers()
 

@@ -15,7 +15,6 @@ compares CPU spent in the same stretch of time.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import statistics
 import sys
@@ -25,12 +24,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "layers" / "shared" / "python"))
 
-import aiohttp  # noqa: E402
 import http_ece  # noqa: E402
 import pywebpush  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
 from fake_push_service import FakePushService  # noqa: E402
-from sender_throughput import PAYLOAD, SUBJECT, SUBSCRIPTIONS, TTL, browser_keys, vapid_key  # noqa: E402
+from sender_throughput import PAYLOAD, SUBJECT, SUBSCRIPTIONS, TTL, browser_keys, pywebpush_async_path, vapid_key  # noqa: E402
 
 from pushgate.delivery.encryption import ReceiverKeys, encrypt  # noqa: E402
 from pushgate.delivery.keepalive import KeepAliveTransport  # noqa: E402
@@ -43,35 +41,6 @@ REFERENCE = "RFC 8291 encryption alone (http_ece, fresh key)"
 BATCH = 50  # devices per delivery message (pushgate.pushes), so a sender's unit of work
 
 Variant = Callable[[range], None]
-
-
-def pywebpush_async_path(service: FakePushService, keys: list[tuple[str, str]], authorization: str, concurrency: int) -> tuple[Variant, Callable[[], None]]:
-    """pywebpush's own concurrent path: WebPusher.send_async over one shared aiohttp session
-    (connection reuse, `concurrency` in flight), with the VAPID header signed once, as ours is."""
-    loop = asyncio.new_event_loop()
-    session = loop.run_until_complete(_aiohttp_session(concurrency))
-    limit = asyncio.Semaphore(concurrency)
-    subscriptions = [{"endpoint": service.url(i), "keys": {"p256dh": p256dh, "auth": auth}} for i, (p256dh, auth) in enumerate(keys)]
-    timeout = aiohttp.ClientTimeout(sock_connect=3.05, sock_read=10)
-
-    async def send(i: int) -> None:
-        async with limit:
-            pusher = pywebpush.WebPusher(subscriptions[i % SUBSCRIPTIONS], aiohttp_session=session)
-            response = await pusher.send_async(PAYLOAD, headers={"Authorization": authorization}, ttl=TTL, timeout=timeout)
-            assert response.status == 201, response.status
-
-    async def send_all(batch: range) -> None:
-        await asyncio.gather(*(send(i) for i in batch))
-
-    def close() -> None:
-        loop.run_until_complete(session.close())
-        loop.close()
-
-    return lambda batch: loop.run_until_complete(send_all(batch)), close
-
-
-async def _aiohttp_session(concurrency: int) -> aiohttp.ClientSession:
-    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency))
 
 
 def main() -> None:

@@ -12,6 +12,7 @@ plain loop at 0 ms and >= 40x at 50 ms.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import base64
 import os
 import sys
@@ -21,6 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "layers" / "shared" / "python"))
 
+import aiohttp  # noqa: E402
 import pywebpush  # noqa: E402
 from cryptography.hazmat.primitives import serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
@@ -28,7 +30,7 @@ from fake_push_service import FakePushService  # noqa: E402
 
 from pushgate.delivery.keepalive import KeepAliveTransport  # noqa: E402
 from pushgate.delivery.requests_session import new_requests_session  # noqa: E402
-from pushgate.delivery.vapid import VapidSigner  # noqa: E402
+from pushgate.delivery.vapid import VapidSigner, origin_of  # noqa: E402
 from pushgate.delivery.webpush import Delivery, WebPushClient  # noqa: E402
 from pushgate.validation import EndpointPolicy  # noqa: E402
 
@@ -58,6 +60,35 @@ def vapid_key() -> tuple[str, str]:
     return pem.decode(), b64url(der)
 
 
+def pywebpush_async_path(service: FakePushService, keys: list[tuple[str, str]], authorization: str, concurrency: int) -> tuple[Callable[[range], None], Callable[[], None]]:
+    """pywebpush's own concurrent path: WebPusher.send_async over one shared aiohttp session
+    (connection reuse, `concurrency` in flight), with the VAPID header signed once, as ours is."""
+    loop = asyncio.new_event_loop()
+    session = loop.run_until_complete(_aiohttp_session(concurrency))
+    limit = asyncio.Semaphore(concurrency)
+    subscriptions = [{"endpoint": service.url(i), "keys": {"p256dh": p256dh, "auth": auth}} for i, (p256dh, auth) in enumerate(keys)]
+    timeout = aiohttp.ClientTimeout(sock_connect=3.05, sock_read=10)
+
+    async def send(i: int) -> None:
+        async with limit:
+            pusher = pywebpush.WebPusher(subscriptions[i % SUBSCRIPTIONS], aiohttp_session=session)
+            response = await pusher.send_async(PAYLOAD, headers={"Authorization": authorization}, ttl=TTL, timeout=timeout)
+            assert response.status == 201, response.status
+
+    async def send_all(batch: range) -> None:
+        await asyncio.gather(*(send(i) for i in batch))
+
+    def close() -> None:
+        loop.run_until_complete(session.close())
+        loop.close()
+
+    return lambda batch: loop.run_until_complete(send_all(batch)), close
+
+
+async def _aiohttp_session(concurrency: int) -> aiohttp.ClientSession:
+    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency))
+
+
 def rate(run_batch: Callable[[int], int], seconds: float) -> float:
     """Deliveries per second over about `seconds` of wall time, after one warm-up batch."""
     run_batch(0)
@@ -69,7 +100,8 @@ def rate(run_batch: Callable[[int], int], seconds: float) -> float:
 
 def variants(
     service: FakePushService, delay_ms: float, concurrency: int, keys: list[tuple[str, str]], vapid: tuple[str, str]
-) -> dict[str, Callable[[int], int]]:
+) -> tuple[dict[str, Callable[[int], int]], Callable[[], None]]:
+    """The variants by name, and what closes the aiohttp session afterwards."""
     pem, der = vapid
     endpoints = [service.url(i) for i in range(SUBSCRIPTIONS)]
     subscriptions = [{"endpoint": url, "keys": {"p256dh": p256dh, "auth": auth}} for url, (p256dh, auth) in zip(endpoints, keys)]
@@ -95,11 +127,17 @@ def variants(
 
     policy = EndpointPolicy.from_setting((f"127.0.0.1:{service.port}",))
     sessions = {"keep-alive transport": KeepAliveTransport(concurrency), "requests session": new_requests_session(concurrency)}
-    clients = {
-        name: WebPushClient(VapidSigner(pem, SUBJECT), policy, concurrency=concurrency, session=session)
-        for name, session in sessions.items()
-    }
-    return {PLAIN_LOOP: plain_loop, **{f"send_many, {name}": many(client) for name, client in clients.items()}}
+    signer = VapidSigner(pem, SUBJECT)
+    clients = {name: WebPushClient(signer, policy, concurrency=concurrency, session=session) for name, session in sessions.items()}
+    send_async, close = pywebpush_async_path(service, keys, signer.header(origin_of(endpoints[0])), concurrency)
+
+    def pywebpush_async(start: int) -> int:
+        batch = concurrency * 8
+        send_async(range(start, start + batch))
+        return batch
+
+    named = {f"send_many, {name}": many(client) for name, client in clients.items()}
+    return {PLAIN_LOOP: plain_loop, **named, "pywebpush send_async, aiohttp": pywebpush_async}, close
 
 
 def main() -> None:
@@ -113,11 +151,12 @@ def main() -> None:
     print(f"concurrency {arguments.concurrency}, {SUBSCRIPTIONS} subscriptions, {len(PAYLOAD)} B payload, cpus={os.cpu_count()}")
     for delay_ms in (0, 50):
         with FakePushService(delay_ms) as service:
-            runs = variants(service, delay_ms, arguments.concurrency, keys, vapid)
+            runs, close = variants(service, delay_ms, arguments.concurrency, keys, vapid)
             best = {name: 0.0 for name in runs}
             for _ in range(arguments.rounds):
                 for name, run in runs.items():
                     best[name] = max(best[name], rate(run, arguments.seconds))
+            close()
         print(f"\nsimulated push-service round trip {delay_ms} ms (load average {os.getloadavg()[0]:.1f})")
         for name, per_second in best.items():
             ratio = "" if name == PLAIN_LOOP else f"   x{per_second / best[PLAIN_LOOP]:.1f} the plain loop"

@@ -3,11 +3,14 @@ for both transports the client can use."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import time
 from typing import Any
 
+import aiohttp
 import pytest
+import pywebpush
 
 from pushgate.delivery import keepalive
 from pushgate.delivery.errors import ConfigurationError
@@ -50,6 +53,27 @@ def test_d7_a_redirect_is_never_followed(kind: str) -> None:
     # Then exactly one request was made, /internal was never hit, and it is a failure
     assert [request.path for request in service.received] == ["/push/abc"]
     assert outcome.kind is OutcomeKind.REDIRECTED and outcome.status_code == 307 and outcome.alarm
+
+
+@pytest.mark.parametrize("path", ["send", "send_async"])
+def test_d7_pywebpush_own_send_paths_follow_redirects_so_the_sender_does_not_use_them(path: str) -> None:
+    # Why the sender has its own transport (README "Measured figures"): pywebpush (2.5.0, the
+    # locked version) posts through requests or aiohttp with their default of following
+    # redirects, and offers no way to turn that off. If this starts failing, revisit that choice.
+    browser = Browser()
+    subscription = {"keys": {"p256dh": browser.p256dh, "auth": browser.auth_b64}}
+    with loopback_push_service(lambda path: (201, {}) if path == "/internal" else (307, {"Location": "/internal"})) as service:
+        pusher_for = {"endpoint": f"http://127.0.0.1:{service.port}/push/abc", **subscription}
+        if path == "send":
+            pywebpush.WebPusher(pusher_for).send(b"hello", ttl=60, timeout=2)
+        else:
+
+            async def send_async() -> None:
+                async with aiohttp.ClientSession() as session:
+                    await pywebpush.WebPusher(pusher_for, aiohttp_session=session).send_async(b"hello", ttl=60)
+
+            asyncio.run(send_async())
+    assert [request.path for request in service.received] == ["/push/abc", "/internal"]
 
 
 def test_d7_requests_session_refuses_redirects_whatever_the_caller_asks() -> None:

@@ -9,7 +9,7 @@ The variants take turns batch by batch (50 messages, one SQS message's worth), n
 so that load from other jobs on a shared machine hits each of them alike; each round's ratio
 compares CPU spent in the same stretch of time.
 
-    .venv/bin/python bench/sender_cpu.py [--deliveries 1500] [--concurrency 16] [--rounds 5]
+    .venv/bin/python bench/sender_cpu.py [--deliveries 1500] [--concurrency 50] [--rounds 5]
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from pushgate.delivery.requests_session import new_requests_session  # noqa: E40
 from pushgate.delivery.vapid import VapidSigner, origin_of  # noqa: E402
 from pushgate.delivery.webpush import Delivery, WebPushClient  # noqa: E402
 from pushgate.validation import EndpointPolicy, b64url_decode  # noqa: E402
+from pushgate.wiring import SENDER_CONCURRENCY  # noqa: E402
 
 REFERENCE = "RFC 8291 encryption alone (http_ece, fresh key)"
 BATCH = 50  # devices per delivery message (pushgate.pushes), so a sender's unit of work
@@ -46,7 +47,7 @@ Variant = Callable[[range], None]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--deliveries", type=int, default=1500, help="per variant and round")
-    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--concurrency", type=int, default=SENDER_CONCURRENCY, help="requests in flight; default: the deployed sender's")
     parser.add_argument("--rounds", type=int, default=5)
     arguments = parser.parse_args()
     n, concurrency = arguments.deliveries, arguments.concurrency

@@ -6,7 +6,7 @@ simulated push-service round trip. Variants alternate in rounds and each keeps i
 so load from elsewhere on the machine does not favour one. Target (issue): send_many >= 4x the
 plain loop at 0 ms and >= 40x at 50 ms.
 
-    .venv/bin/python bench/sender_throughput.py [--concurrency 64] [--seconds 2.5] [--rounds 2]
+    .venv/bin/python bench/sender_throughput.py [--concurrency 50] [--seconds 2.5] [--rounds 2]
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from pushgate.delivery.requests_session import new_requests_session  # noqa: E40
 from pushgate.delivery.vapid import VapidSigner, origin_of  # noqa: E402
 from pushgate.delivery.webpush import Delivery, WebPushClient  # noqa: E402
 from pushgate.validation import EndpointPolicy  # noqa: E402
+from pushgate.wiring import SENDER_CONCURRENCY  # noqa: E402
 
 SUBJECT = "mailto:ops@example.com"
 SUBSCRIPTIONS = 200
@@ -142,7 +143,7 @@ def variants(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--concurrency", type=int, default=SENDER_CONCURRENCY, help="requests in flight; default: the deployed sender's")
     parser.add_argument("--seconds", type=float, default=2.5, help="wall time per variant and round")
     parser.add_argument("--rounds", type=int, default=2)
     arguments = parser.parse_args()

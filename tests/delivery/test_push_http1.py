@@ -56,11 +56,12 @@ def test_interim_1xx_answers_are_skipped(wire) -> None:  # noqa: ANN001
         b"HTTP/1.1 201 Created\r\nConnection: close\r\nContent-Length: 0\r\n\r\n",
         b"HTTP/1.0 201 Created\r\nContent-Length: 0\r\n\r\n",
         b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\nHTTP/1.1 200 OK\r\n",  # bytes past the answer
+        b"HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\nhello",  # a 204 has no body: past the answer too
     ],
 )
 def test_connections_that_must_not_be_reused(wire, raw: bytes) -> None:  # noqa: ANN001
     response = answer(wire, raw)
-    assert response.status_code == 201 and not response.reusable
+    assert response.status_code in (201, 204) and response.content == b"" and not response.reusable
 
 
 def test_body_framed_by_close_is_read_and_not_reused(wire) -> None:  # noqa: ANN001
@@ -119,6 +120,49 @@ def test_headers_are_read_by_name_from_an_fcm_like_answer(wire) -> None:  # noqa
 def test_malformed_answers_raise_http_client_errors(wire, raw: bytes, error: type[Exception]) -> None:  # noqa: ANN001
     with pytest.raises(error):
         answer(wire, raw, close=True)
+
+
+def _read_in(pieces: list[bytes]) -> PushResponse | type[Exception]:
+    """What a parser makes of the pieces, then the end of the stream: the answer or the error's type."""
+    parser = ResponseParser()
+    try:
+        for piece in [*pieces, b""]:
+            if (response := parser.feed(piece)) is not None:
+                return response
+    except Exception as error:  # noqa: BLE001 - the type is what is compared
+        return type(error)
+    raise AssertionError("the end of the stream must end the answer")
+
+
+ANSWERS = [
+    b"HTTP/1.1 201 Created\r\nLocation: /m/1\r\nContent-Length: 5\r\n\r\nhello",
+    b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n",
+    b"HTTP/1.1 201 Created\r\nConnection: close\r\nContent-Length: 0\r\n\r\n",
+    b"HTTP/1.0 201 Created\r\nContent-Length: 0\r\n\r\n",
+    b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n",
+    b"HTTP/1.1 201 Created\nContent-Length: 2\n\nok",  # bare LF line ends
+    b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n",
+    b"HTTP/1.1 400 Bad Request\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n2\r\nok\r\n0\r\n\r\n",
+    b"HTTP/1.1 410 Gone\r\n\r\nexpired",  # framed by closing
+    b"HTTP/1.1 429 Too Many\r\nRetry-After: 5\r\nX-A: 1\r\nx-a: 2\r\nContent-Length: 0\r\n\r\n",
+    b"HTTP/1.1 201 Created\r\nContent-Length: 5, 5\r\n\r\nhello",
+    b"HTTP/1.1 201 Created\r\nContent-Length: 9\r\n\r\nshort",
+    b"HTTP/1.1 201 Created\r\nX: a\rContent-Length: 0\r\n\r\n",
+    b"HTTP/1.1 201 Created\r\nX: a\r\n folded\r\nContent-Length: 0\r\n\r\n",
+    b"HTTP/1.1 20 Short\r\nContent-Length: 0\r\n\r\n",
+    b"HTTP/1.1 201 Created\r\nX: " + b"a" * 9000 + b"\r\nContent-Length: 0\r\n\r\n",
+    b"HTTP/1.1 201 Created\r\n" + b"X: y\r\n" * (MAX_HEADERS + 1) + b"Content-Length: 0\r\n\r\n",
+]
+
+
+@pytest.mark.parametrize("raw", ANSWERS, ids=range(len(ANSWERS)))
+def test_an_answer_is_read_alike_at_once_and_in_two_pieces_cut_anywhere(raw: bytes) -> None:
+    """At once, a whole usual answer takes a shorter path than one that arrives in pieces; both
+    must make the same answer, or the same error, of every input. (Bytes past the end of an
+    answer are left out here: whether they arrived with it decides, rightly, if the connection
+    is reused; test_connections_that_must_not_be_reused has them arriving together.)"""
+    at_once = _read_in([raw])
+    assert [cut for cut in range(1, len(raw)) if _read_in([raw[:cut], raw[cut:]]) != at_once] == []
 
 
 def test_request_is_one_well_formed_message() -> None:

@@ -232,7 +232,7 @@ def _whole_answer(data: bytes) -> PushResponse | None:
     """The usual answer in one step: a final status, a short head and a Content-Length body, all
     in the first bytes read and nothing after them. None for anything else, which `_response`
     then reads from the start; the checks are the same functions, so both agree on every input.
-    It saves the generators' set-up, about a third of reading a push service's answer."""
+    It skips the generators' set-up, about a sixth of reading a dozen-header answer (8.0 against 9.5 us)."""
     end = _HEAD_END.search(data)
     if end is None or end.end() >= MAX_LINE:  # a longer head may hold an over-long line: _response checks it
         return None

@@ -84,6 +84,31 @@ def test_extra_hosts_allow_http_on_the_named_port_only() -> None:
             policy.check(endpoint)
 
 
+def test_host_verdicts_are_kept_per_policy_and_the_rest_of_each_url_is_checked_every_time() -> None:
+    """The verdict on a scheme and host is cached (the sender re-checks before every request)."""
+    loopback = EndpointPolicy.from_setting(("127.0.0.1:8090",))
+    assert loopback.is_allowed("http://127.0.0.1:8090/a")
+    assert not POLICY.is_allowed("http://127.0.0.1:8090/a")  # same host, another policy
+    assert not loopback.is_allowed("http://127.0.0.1:8090/a#fragment")
+    assert not loopback.is_allowed("http://127.0.0.1:8090/a b")
+    assert loopback.is_allowed("http://127.0.0.1:8090/b")
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "detail"),
+    [
+        ("https://fcm.googleapis.com:99999/x#f", "unparseable URL"),
+        ("https://fcm.googleapis.com/x#f", "missing host, fragment or user-info"),
+        ("https://evil.example/x#f", "missing host, fragment or user-info"),
+        ("https://evil.example/x", "not a known push service"),
+    ],
+)
+def test_the_first_problem_of_an_endpoint_is_the_one_reported(endpoint: str, detail: str) -> None:
+    with pytest.raises(InvalidEndpoint) as raised:
+        POLICY.check(endpoint)
+    assert raised.value.detail == detail
+
+
 def test_default_policy_rejects_loopback_push_services() -> None:
     with pytest.raises(InvalidEndpoint):
         POLICY.check("http://127.0.0.1:8090/push/abc")

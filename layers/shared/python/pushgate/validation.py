@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import re
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -76,20 +77,14 @@ class EndpointPolicy:
             raise InvalidEndpoint(field, "user-info or backslash")
         try:
             parts = urlsplit(endpoint)
-            port = parts.port
         except ValueError as exc:
-            raise InvalidEndpoint(field, "unparseable URL") from exc
-        host = (parts.hostname or "").lower()
-        if not host or parts.fragment or parts.username is not None:
-            raise InvalidEndpoint(field, "missing host, fragment or user-info")
-        if parts.scheme.lower() == "https" and port in (None, 443) and _is_push_service(host):
-            return endpoint
-        for extra in self.extra_hosts:
-            if host == extra.host and parts.scheme.lower() in ("https", "http"):
-                default_port = 443 if parts.scheme.lower() == "https" else 80
-                if (port or default_port) == (extra.port or default_port):
-                    return endpoint
-        raise InvalidEndpoint(field, "not a known push service")
+            raise InvalidEndpoint(field, _UNPARSEABLE) from exc
+        problem = _authority_problem(self, parts.scheme, parts.netloc)
+        if parts.fragment and problem != _UNPARSEABLE:
+            problem = _NO_HOST_OR_FRAGMENT_OR_USER_INFO
+        if problem is not None:
+            raise InvalidEndpoint(field, problem)
+        return endpoint
 
     def is_allowed(self, endpoint: str) -> bool:
         try:
@@ -97,6 +92,34 @@ class EndpointPolicy:
         except (InvalidEndpoint, FieldTooLong):
             return False
         return True
+
+
+_UNPARSEABLE = "unparseable URL"
+_NO_HOST_OR_FRAGMENT_OR_USER_INFO = "missing host, fragment or user-info"
+
+
+@functools.lru_cache(maxsize=256)
+def _authority_problem(policy: EndpointPolicy, scheme: str, netloc: str) -> str | None:
+    """Why an endpoint with this scheme and netloc may not be used, or None. Cached: the sender
+    re-checks every endpoint before each request (F3), and endpoints differ by path while their
+    push-service hosts are a handful."""
+    parts = SplitResult(scheme, netloc, "", "", "")
+    try:
+        port = parts.port
+    except ValueError:
+        return _UNPARSEABLE
+    host = (parts.hostname or "").lower()
+    if not host or parts.username is not None:
+        return _NO_HOST_OR_FRAGMENT_OR_USER_INFO
+    scheme = scheme.lower()
+    if scheme == "https" and port in (None, 443) and _is_push_service(host):
+        return None
+    for extra in policy.extra_hosts:
+        if host == extra.host and scheme in ("https", "http"):
+            default_port = 443 if scheme == "https" else 80
+            if (port or default_port) == (extra.port or default_port):
+                return None
+    return "not a known push service"
 
 
 def _is_push_service(host: str) -> bool:

@@ -8,13 +8,14 @@ pywebpush `webpush()` helper mutates the caller's claims dict: pywebpush #79, #1
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
@@ -67,7 +68,14 @@ def load_private_key(pem: str | bytes) -> ec.EllipticCurvePrivateKey:
 def origin_of(endpoint: str) -> str:
     """`aud` for an endpoint: its origin, scheme://host[:port], no path, no trailing slash (RFC 8292 §2)."""
     parts = urlsplit(endpoint)
-    scheme = parts.scheme.lower()
+    return _origin(parts.scheme, parts.netloc)
+
+
+@functools.lru_cache(maxsize=256)
+def _origin(scheme: str, netloc: str) -> str:
+    """Cached: endpoints differ by path, but a sender meets only a handful of scheme and netloc pairs."""
+    parts = SplitResult(scheme, netloc, "", "", "")
+    scheme = scheme.lower()
     host = (parts.hostname or "").lower()
     if ":" in host:
         host = f"[{host}]"

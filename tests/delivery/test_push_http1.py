@@ -176,3 +176,34 @@ def test_request_is_one_well_formed_message() -> None:
         b"Urgency: high",
     ]
     assert body == b"\x00body"
+
+
+@pytest.mark.parametrize(
+    ("target", "host", "headers"),
+    [
+        ("/a b", "push.example", {}),
+        ("/a\tb", "push.example", {}),
+        ("/a\x7fb", "push.example", {}),  # DEL
+        ("/a\x0bb", "push.example", {}),
+        ("/ä", "push.example", {}),
+        ("a", "push.example", {}),  # not origin-form
+        ("", "push.example", {}),
+        ("/a", "push example", {}),
+        ("/a", "push.example\r\nX: y", {}),
+        ("/a", "push.éxample", {}),
+        ("/a", "push.example", {"X": "a\rb"}),
+        ("/a", "push.example", {"X": "a\nb"}),
+        ("/a", "push.example", {"X": "a\x00b"}),
+        ("/a", "push.example", {"X": "ok", "Y": "a\r\n"}),
+        ("/a", "push.example", {"Host": "other"}),
+    ],
+)
+def test_nothing_that_could_split_the_request_reaches_the_wire(target: str, host: str, headers: dict[str, str]) -> None:
+    with pytest.raises(ValueError):
+        request_bytes(target, host, headers, b"")
+
+
+def test_every_visible_character_may_be_in_the_target() -> None:
+    visible = "".join(map(chr, range(0x21, 0x7F)))
+    raw = request_bytes("/" + visible, "[::1]:8443", {"X": "a\tb"}, b"")
+    assert raw.startswith(b"POST /" + visible.encode() + b" HTTP/1.1\r\nHost: [::1]:8443\r\n")

@@ -214,23 +214,35 @@ def _response(reader: _Reader) -> Generator[None, None, PushResponse]:
         headers = _parse_headers(fields)
         if not 100 <= status < 200 or status == 101:
             break
-    keep_alive = minor == b"1" and "close" not in (headers.get("connection") or "").lower()
     if status in (204, 304):
         content, framed = b"", True
     elif status < 200:  # 101: the server wants another protocol; this connection is done for us
         content, framed = b"", False
-    elif "chunked" in (headers.get("transfer-encoding") or "").lower():
+    elif _is_chunked(headers):
         content, framed = yield from _read_chunked(reader)
-    elif (length := headers.get("content-length")) is not None:
-        if not length.isascii() or not length.isdigit():
-            raise http.client.HTTPException("malformed Content-Length")
-        size = int(length)
+    elif (size := _content_length(headers)) is not None:
         content, framed = ((yield from reader.exactly(size)), True) if size <= MAX_BODY else (b"", False)
     else:
         content, framed = (yield from reader.until_closed(MAX_BODY)), False
     # Bytes after the answer mean the two sides disagree about framing: never reuse such a connection.
-    reusable = keep_alive and framed and not reader.buffer
+    reusable = _keeps_alive(minor, headers) and framed and not reader.buffer
     return PushResponse(status, headers, content, reusable)
+
+
+def _is_chunked(headers: Headers) -> bool:
+    return "chunked" in (headers.get("transfer-encoding") or "").lower()
+
+
+def _content_length(headers: Headers) -> int | None:
+    if (length := headers.get("content-length")) is None:
+        return None
+    if not length.isascii() or not length.isdigit():
+        raise http.client.HTTPException("malformed Content-Length")
+    return int(length)
+
+
+def _keeps_alive(minor_version: bytes, headers: Headers) -> bool:
+    return minor_version == b"1" and "close" not in (headers.get("connection") or "").lower()
 
 
 def _whole_answer(data: bytes) -> PushResponse | None:
@@ -246,14 +258,12 @@ def _whole_answer(data: bytes) -> PushResponse | None:
     if match is None or match.group(2) < b"200":
         return None
     headers = _parse_headers(fields)
-    length = headers.get("content-length")
-    if length is None or not length.isascii() or not length.isdigit() or "chunked" in (headers.get("transfer-encoding") or "").lower():
+    if match.group(2) in (b"204", b"304") or _is_chunked(headers):
         return None
     content = data[end.end() :]
-    if len(content) != int(length) or match.group(2) in (b"204", b"304"):
+    if len(content) != _content_length(headers):
         return None
-    keep_alive = match.group(1) == b"1" and "close" not in (headers.get("connection") or "").lower()
-    return PushResponse(int(match.group(2)), headers, content, keep_alive)
+    return PushResponse(int(match.group(2)), headers, content, _keeps_alive(match.group(1), headers))
 
 
 def _parse_headers(fields: bytes) -> Headers:

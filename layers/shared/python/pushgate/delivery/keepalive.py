@@ -21,7 +21,6 @@ timeouts are mandatory. Not supported, on purpose: HTTP/2, request retries, and 
 from __future__ import annotations
 
 import errno
-import functools
 import os
 import select
 import selectors
@@ -31,9 +30,10 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from urllib.parse import SplitResult, urlsplit
+from urllib.parse import urlsplit
 
 from pushgate.delivery.http1 import PushResponse, ResponseParser, request_bytes
+from pushgate.urls import authority
 
 MAX_IDLE_SECONDS = 30.0  # drop pooled connections idle longer than this: servers and NATs time them out silently
 
@@ -75,24 +75,16 @@ def _split_timeout(timeout: Timeout) -> tuple[float, float]:
 def _prepare(request: OutgoingRequest) -> tuple[Origin, bytes]:
     """The origin to connect to and the bytes to send; ValueError for anything unsafe."""
     parts = urlsplit(request.url)
-    origin, host_header = _authority(parts.scheme, parts.netloc)
-    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    wire = request_bytes(target, host_header, request.headers, request.body)
-    return origin, wire
-
-
-@functools.lru_cache(maxsize=256)
-def _authority(scheme: str, netloc: str) -> tuple[Origin, str]:
-    """Where to connect and the Host header, for a URL's scheme and netloc. Cached: a sender posts
-    to a handful of push-service hosts, and parsing them again for every request showed up."""
-    parts = SplitResult(scheme, netloc, "", "", "")
-    scheme, hostname, explicit_port = scheme.lower(), parts.hostname, parts.port
+    url_authority = authority(parts.scheme, parts.netloc)
+    scheme, hostname, explicit_port = url_authority.scheme, url_authority.hostname, url_authority.port
     if scheme not in _DEFAULT_PORTS or not hostname:
         raise ValueError("only absolute http(s) URLs can be posted to")
     host_header = f"[{hostname}]" if ":" in hostname else hostname
     if explicit_port:
         host_header += f":{explicit_port}"
-    return (scheme, hostname, explicit_port or _DEFAULT_PORTS[scheme]), host_header
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    wire = request_bytes(target, host_header, request.headers, request.body)
+    return (scheme, hostname, explicit_port or _DEFAULT_PORTS[scheme]), wire
 
 
 class _Connection:

@@ -8,14 +8,13 @@ pywebpush `webpush()` helper mutates the caller's claims dict: pywebpush #79, #1
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import SplitResult, urlsplit
+from urllib.parse import urlsplit
 
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
@@ -23,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from pushgate.delivery.errors import ConfigurationError
+from pushgate.urls import authority
 from pushgate.validation import b64url_encode
 
 TOKEN_LIFETIME = 12 * 3600  # RFC 8292 §2 allows 24 h; 12 h leaves room for clock skew
@@ -67,19 +67,10 @@ def load_private_key(pem: str | bytes) -> ec.EllipticCurvePrivateKey:
 
 def origin_of(endpoint: str) -> str:
     """`aud` for an endpoint: its origin, scheme://host[:port], no path, no trailing slash (RFC 8292 §2)."""
-    parts = urlsplit(endpoint)
-    return _origin(parts.scheme, parts.netloc)
-
-
-@functools.lru_cache(maxsize=256)
-def _origin(scheme: str, netloc: str) -> str:
-    """Cached: endpoints differ by path, but a sender meets only a handful of scheme and netloc pairs."""
-    parts = SplitResult(scheme, netloc, "", "", "")
-    scheme = scheme.lower()
-    host = (parts.hostname or "").lower()
+    parts = authority(*urlsplit(endpoint)[:2])
+    scheme, host, port = parts.scheme, (parts.hostname or "").lower(), parts.port
     if ":" in host:
         host = f"[{host}]"
-    port = parts.port
     default_port = {"https": 443, "http": 80}.get(scheme)
     return f"{scheme}://{host}" if port in (None, default_port) else f"{scheme}://{host}:{port}"
 

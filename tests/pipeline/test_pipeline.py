@@ -63,13 +63,13 @@ def push_status(world, demo_app, push_id, lambda_context) -> dict:  # noqa: ANN0
     return json.loads(response["body"])
 
 
-def sender(pushgate, queues, transport, clock=None):  # noqa: ANN001, ANN201
+def sender(pushgate, queues, transport, clock=None, repository=None):  # noqa: ANN001, ANN201
     """The sender's entry point exactly as functions/webpush_sender wires it, with a fake transport."""
     import boto3
 
     sqs = boto3.client("sqs")
     kwargs = {"clock": clock} if clock else {}
-    service = DeliveryService(pushgate.repository, Queue(sqs, queues["DeliveryQueue"]), Queue(sqs, queues["DeliveryDeadLetterQueue"]), transport, **kwargs)
+    service = DeliveryService(repository or pushgate.repository, Queue(sqs, queues["DeliveryQueue"]), Queue(sqs, queues["DeliveryDeadLetterQueue"]), transport, **kwargs)
     return sqs_entry(DeliveryMessage, service.process, "[push_id, batch_id]", idempotency_store(TABLE_NAME, "test-sender"))
 
 
@@ -301,3 +301,75 @@ def test_unknown_push_ids_and_other_apps_pushes_are_invalid_push_id(world, pushg
         event = http_event("GET", f"/pushes/{push_id}", "/pushes/{push_id}", f"api_key={key}", path_parameters={"push_id": push_id})
         response = world["get"].lambda_handler(event, lambda_context)
         assert (response["statusCode"], json.loads(response["body"])["code"]) == (404, "INVALID_PUSH_ID")
+
+
+class Throttled:
+    """The repository, with some of its writes failing as DynamoDB fails them once botocore's own
+    retries are spent."""
+
+    def __init__(self, repository, failing: set[str]) -> None:  # noqa: ANN001
+        self._repository = repository
+        self._failing = failing
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in self._failing:
+            return getattr(self._repository, name)
+
+        def throttled(*args: Any, **kwargs: Any) -> None:
+            from botocore.exceptions import ClientError
+
+            raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "Rate exceeded"}}, "UpdateItem")
+
+        return throttled
+
+
+def test_a_failing_write_after_the_sends_does_not_send_the_batch_again(world, aws, pushgate, demo_app, lambda_context) -> None:  # noqa: ANN001
+    _, body = post_push(world, demo_app, {"to": "/topics/news", "data": {}}, lambda_context)
+    run_fanout(world, aws, lambda_context)
+    deliveries = drain(aws["sqs"], world["queues"]["DeliveryQueue"])
+    transport = RecordingTransport(script={ENDPOINTS[0]: OutcomeKind.GONE, ENDPOINTS[1]: OutcomeKind.REJECTED})
+    throttled = Throttled(pushgate.repository, {"record_delivery_success", "record_delivery_failure", "expire_device"})
+    handler = sender(pushgate, world["queues"], transport, repository=throttled)
+    assert handler(sqs_event(deliveries), lambda_context) == {"batchItemFailures": []}
+    assert handler(sqs_event(deliveries), lambda_context) == {"batchItemFailures": []}  # SQS redelivers it anyway
+    assert sorted(endpoint for _, endpoint, _ in transport.sent) == sorted(ENDPOINTS)  # each sent once
+    counts = push_status(world, demo_app, body["id"], lambda_context)["push"]["counts"]
+    assert (counts["sent"], counts["failed"], counts["pruned"], counts["pending"]) == (1, 2, 0, 0)
+    assert [d["dead_letter_reason"] for d in bodies(drain(aws["sqs"], world["queues"]["DeliveryDeadLetterQueue"]))] == ["rejected"]
+    gone = pushgate.repository.get_device(demo_app.app.app_id, token_hash(ENDPOINTS[0]))
+    assert gone.status is SubscriptionStatus.ACTIVE  # the prune did not happen: the next 410 does it
+    _, body = post_push(world, demo_app, {"to": "/topics/news", "data": {}}, lambda_context)
+    run_fanout(world, aws, lambda_context)
+    sender(pushgate, world["queues"], RecordingTransport(script={ENDPOINTS[0]: OutcomeKind.GONE}))(
+        sqs_event(drain(aws["sqs"], world["queues"]["DeliveryQueue"])), lambda_context
+    )
+    assert pushgate.repository.get_device(demo_app.app.app_id, token_hash(ENDPOINTS[0])).status is SubscriptionStatus.EXPIRED
+    assert push_status(world, demo_app, body["id"], lambda_context)["push"]["counts"]["pruned"] == 1
+
+
+def test_a_prune_cut_short_before_the_topic_edges_is_finished_by_the_next_410(world, aws, pushgate, demo_app, lambda_context) -> None:  # noqa: ANN001
+    app_id = demo_app.app.app_id
+    _, first = post_push(world, demo_app, {"to": "/topics/news", "data": {}}, lambda_context)
+    run_fanout(world, aws, lambda_context)
+    gone = RecordingTransport(script={ENDPOINTS[0]: OutcomeKind.GONE})
+    throttled = Throttled(pushgate.repository, {"remove_topic"})
+    sender(pushgate, world["queues"], gone, repository=throttled)(sqs_event(drain(aws["sqs"], world["queues"]["DeliveryQueue"])), lambda_context)
+    assert pushgate.repository.get_device(app_id, token_hash(ENDPOINTS[0])).status is SubscriptionStatus.EXPIRED
+    assert push_status(world, demo_app, first["id"], lambda_context)["push"]["counts"]["pruned"] == 1
+    assert pushgate.repository.device_topics(app_id, token_hash(ENDPOINTS[0])) == ["news"]  # left behind
+
+    # Fan-out reads topic edges, so the left-behind edge is targeted again; its 410 removes it.
+    _, second = post_push(world, demo_app, {"to": "/topics/news", "data": {}}, lambda_context)
+    run_fanout(world, aws, lambda_context)
+    sender(pushgate, world["queues"], gone)(sqs_event(drain(aws["sqs"], world["queues"]["DeliveryQueue"])), lambda_context)
+    assert pushgate.repository.device_topics(app_id, token_hash(ENDPOINTS[0])) == []
+    assert dict(pushgate.topics.list_topics(demo_app.app))["news"] == 2
+    counts = push_status(world, demo_app, second["id"], lambda_context)["push"]["counts"]
+    assert (counts["sent"], counts["failed"], counts["pruned"]) == (2, 1, 0)  # pruned once, by the first push
+
+    # A third push no longer reaches it.
+    post_push(world, demo_app, {"to": "/topics/news", "data": {}}, lambda_context)
+    run_fanout(world, aws, lambda_context)
+    third = RecordingTransport()
+    sender(pushgate, world["queues"], third)(sqs_event(drain(aws["sqs"], world["queues"]["DeliveryQueue"])), lambda_context)
+    assert sorted(endpoint for _, endpoint, _ in third.sent) == sorted(ENDPOINTS[1:])

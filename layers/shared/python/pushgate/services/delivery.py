@@ -9,7 +9,9 @@
   and jitter. Retries travel as new messages (SQS delays cap at 15 min; later ones re-queue).
 - 400/401/403 (and 3xx, 413, refused endpoints): never pruned; failed, dead-lettered where the
   contract says so, and counted in a configuration-alarm metric.
-Every count lands on the push record in one write per batch."""
+Every count lands on the push record in one write per batch. Once the push service has answered,
+a failing per-device write (stamp, failure count, prune) is logged and counted, never raised: a
+raise would make SQS redeliver the batch and every message in it would be sent again."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ import random
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -25,11 +27,14 @@ from pushgate.delivery.outcomes import ALARMING, DeliveryOutcome, OutcomeKind
 from pushgate.observability import logger, metrics
 from pushgate.pushes import DeliveryMessage, DeliveryTarget, Push
 from pushgate.queues import MAX_DELAY_SECONDS, Queue
+from pushgate.models import SubscriptionStatus
 from pushgate.repository import Repository
 
 MAX_ATTEMPTS = 5
 BACKOFF_BASE_SECONDS = 10
 SUCCESS_STAMP_WINDOW_SECONDS = 86_400
+
+T = TypeVar("T")
 
 
 class Transport(Protocol):
@@ -87,12 +92,12 @@ class DeliveryService:
             if kind is OutcomeKind.SENT:
                 counts["sent"] += 1
                 if target.last_success_at is None or now - target.last_success_at >= self._stamp_window:
-                    self._repository.record_delivery_success(message.app_id, target.token_hash, now, target.topic)
+                    self._after_send(self._repository.record_delivery_success, message.app_id, target.token_hash, now, target.topic)
                 continue
             if kind is OutcomeKind.GONE:
-                counts["pruned" if self._prune(message.app_id, target, now) else "failed"] += 1
+                counts["pruned" if self._after_send(self._prune, message.app_id, target, now) else "failed"] += 1
                 continue
-            self._repository.record_delivery_failure(message.app_id, target.token_hash, now)
+            self._after_send(self._repository.record_delivery_failure, message.app_id, target.token_hash, now)
             if outcome.retryable and message.attempt + 1 < MAX_ATTEMPTS:
                 retry_at[self._next_attempt_at(message.attempt, outcome, now)].append(target)
                 continue
@@ -100,7 +105,7 @@ class DeliveryService:
             if outcome.alarm:
                 logger.warning("push service refused a delivery", extra={"outcome": kind.value, "endpoint_id": outcome.endpoint_id, "status": outcome.status_code})
             if kind in (OutcomeKind.BLOCKED, OutcomeKind.INVALID_SUBSCRIPTION):
-                self._prune(message.app_id, target, now)  # a row that can never be delivered to
+                self._after_send(self._prune, message.app_id, target, now)  # a row that can never be delivered to
             if kind in (OutcomeKind.REJECTED, OutcomeKind.RETRY, OutcomeKind.RATE_LIMITED):
                 dead[kind.value].append(target)
         self._requeue(message, retry_at)
@@ -118,12 +123,36 @@ class DeliveryService:
         if alarming:
             metrics.add_metric(name="PushServiceConfigurationAlarm", unit=MetricUnit.Count, value=alarming)
 
+    @staticmethod
+    def _after_send(write: Callable[..., T], *args: Any) -> T | None:
+        """A per-device write that follows a send. What a failure loses mends itself: the next
+        success writes the stamp, the next 404/410 of the same endpoint finishes the prune."""
+        try:
+            return write(*args)
+        except Exception:  # noqa: BLE001 - whatever failed, re-raising would send the whole batch again
+            logger.exception("a write after a send failed; the batch is not retried for it", extra={"write": write.__name__})
+            metrics.add_metric(name="DeliveryBookkeepingFailed", unit=MetricUnit.Count, value=1)
+            return None
+
     def _prune(self, app_id: str, target: DeliveryTarget, now: int) -> bool:
-        if not self._repository.expire_device(app_id, target.token_hash, target.p256dh, target.auth, now):
+        """True if this call expired the device. Its topic edges go too, also when an earlier prune
+        expired it but did not get to the edges: fan-out reads the edges, not the device."""
+        expired = self._repository.expire_device(app_id, target.token_hash, target.p256dh, target.auth, now)
+        if not expired and not self._expired_with_same_keys(app_id, target):
             return False  # re-subscribed with new keys meanwhile: the new subscription stays
-        for topic in self._repository.device_topics(app_id, target.token_hash):
-            self._repository.remove_topic(app_id, target.token_hash, topic)
-        return True
+        self._after_send(self._remove_topic_edges, app_id, target.token_hash)
+        return expired
+
+    def _remove_topic_edges(self, app_id: str, token_hash: str) -> None:
+        for topic in self._repository.device_topics(app_id, token_hash):
+            self._repository.remove_topic(app_id, token_hash, topic)
+
+    def _expired_with_same_keys(self, app_id: str, target: DeliveryTarget) -> bool:
+        device = self._repository.get_device(app_id, target.token_hash)
+        if device is None or device.status is not SubscriptionStatus.EXPIRED:
+            return False
+        keys = (device.keys.p256dh, device.keys.auth) if device.keys else (None, None)
+        return keys == (target.p256dh, target.auth)
 
     def _next_attempt_at(self, attempt: int, outcome: DeliveryOutcome, now: int) -> int:
         if outcome.retry_after is not None:

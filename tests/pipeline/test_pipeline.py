@@ -373,3 +373,47 @@ def test_a_prune_cut_short_before_the_topic_edges_is_finished_by_the_next_410(wo
     third = RecordingTransport()
     sender(pushgate, world["queues"], third)(sqs_event(drain(aws["sqs"], world["queues"]["DeliveryQueue"])), lambda_context)
     assert sorted(endpoint for _, endpoint, _ in third.sent) == sorted(ENDPOINTS[1:])
+
+
+def test_a_redriven_dead_letter_is_sent_and_its_counts_corrected(world, aws, pushgate, demo_app, lambda_context) -> None:  # noqa: ANN001
+    """What an operator does after fixing what the push service refused (a VAPID key, say): move
+    the dead-letter queue's messages back to the delivery queue, bodies unchanged."""
+    _, body = post_push(world, demo_app, {"to": "/topics/news", "data": {}}, lambda_context)
+    run_fanout(world, aws, lambda_context)
+    refused = RecordingTransport(script={ENDPOINTS[1]: OutcomeKind.REJECTED})
+    sender(pushgate, world["queues"], refused)(sqs_event(drain(aws["sqs"], world["queues"]["DeliveryQueue"])), lambda_context)
+    counts = push_status(world, demo_app, body["id"], lambda_context)["push"]["counts"]
+    assert (counts["sent"], counts["failed"], counts["pending"]) == (2, 1, 0)
+
+    still_refused = RecordingTransport(script={ENDPOINTS[1]: OutcomeKind.REJECTED})
+    sender(pushgate, world["queues"], still_refused)(sqs_event(drain(aws["sqs"], world["queues"]["DeliveryDeadLetterQueue"])), lambda_context)
+    assert [endpoint for _, endpoint, _ in still_refused.sent] == [ENDPOINTS[1]]  # tried again, not taken for done
+    counts = push_status(world, demo_app, body["id"], lambda_context)["push"]["counts"]
+    assert (counts["sent"], counts["failed"], counts["pending"]) == (2, 1, 0)  # failed once, not twice
+
+    fixed = RecordingTransport()
+    redriven = drain(aws["sqs"], world["queues"]["DeliveryDeadLetterQueue"])
+    handler = sender(pushgate, world["queues"], fixed)
+    handler(sqs_event(redriven), lambda_context)
+    handler(sqs_event(redriven), lambda_context)  # the redrive itself delivered twice
+    assert [endpoint for _, endpoint, _ in fixed.sent] == [ENDPOINTS[1]]
+    push = push_status(world, demo_app, body["id"], lambda_context)["push"]
+    assert push["status"] == "done"
+    assert push["counts"] == {"targeted": 3, "sent": 3, "failed": 0, "pruned": 0, "pending": 0, "cancelled": 0}
+
+
+def test_a_redriven_dead_letter_starts_its_retries_afresh(world, aws, pushgate, demo_app, lambda_context) -> None:  # noqa: ANN001
+    _, body = post_push(world, demo_app, {"to": ENDPOINTS[0], "data": {}}, lambda_context)
+    run_fanout(world, aws, lambda_context)
+    (message,) = [DeliveryMessage.model_validate(b) for b in bodies(drain(aws["sqs"], world["queues"]["DeliveryQueue"]))]
+    soon = float(pushgate.repository.get_push(body["id"]).created_at + 5)
+    exhausted = message.model_copy(update={"attempt": 4})  # the last attempt of a 5xx streak
+    dead = RecordingQueue()
+    DeliveryService(pushgate.repository, RecordingQueue(), dead, RecordingTransport(script={ENDPOINTS[0]: OutcomeKind.RETRY}), clock=lambda: soon).process(exhausted)
+    (dead_letter, _), = dead.sent
+    assert dead_letter.dead_letter_reason == "retry"
+    retries = RecordingQueue()
+    DeliveryService(pushgate.repository, retries, RecordingQueue(), RecordingTransport(script={ENDPOINTS[0]: OutcomeKind.RETRY}), clock=lambda: soon, jitter=lambda: 0.0).process(dead_letter)
+    (retry, delay), = retries.sent
+    assert (retry.attempt, retry.dead_letter_reason, delay) == (1, None, 10)
+    assert push_status(world, demo_app, body["id"], lambda_context)["push"]["counts"]["pending"] == 1

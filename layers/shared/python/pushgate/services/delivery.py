@@ -68,16 +68,21 @@ class DeliveryService:
         push = self._repository.get_push(message.push_id)
         if push is None or not message.devices:
             return counts
+        if message.dead_letter_reason is not None:
+            # Moved back from the dead-letter queue by an operator, once what refused it is fixed:
+            # its devices were counted failed and are pending again, with a fresh set of attempts.
+            counts["failed"] -= len(message.devices)
+            message = message.model_copy(update={"dead_letter_reason": None, "attempt": 0, "not_before": None})
         now = self._clock()
         if push.cancelled:
-            counts["cancelled_count"] = len(message.devices)
+            counts["cancelled_count"] += len(message.devices)
         elif message.not_before is not None and message.not_before > now:
             self._delivery.send([message], delay_seconds=int(message.not_before - now) + 1)  # not yet: wait again
         elif push.time_to_live > 0 and push.remaining_ttl(now) == 0:
-            counts["failed"] = len(message.devices)  # expired while queued; the push service would drop it anyway
+            counts["failed"] += len(message.devices)  # expired while queued; the push service would drop it anyway
         else:
             outcomes = self._transport.send(push, message.devices, push.remaining_ttl(now))
-            counts = self._apply(message, outcomes, int(now))
+            counts.update(self._apply(message, outcomes, int(now)))
         self._repository.add_push_counts(push.push_id, dict(counts))
         return counts
 
@@ -110,7 +115,9 @@ class DeliveryService:
                 dead[kind.value].append(target)
         self._requeue(message, retry_at)
         for reason, targets in dead.items():
-            self._dead_letters.send([message.model_copy(update={"devices": targets, "dead_letter_reason": reason})])
+            # A batch id of its own, so that a redrive is not taken for the message already done.
+            update = {"devices": targets, "dead_letter_reason": reason, "batch_id": f"{message.batch_id}.{reason}{message.attempt}"}
+            self._dead_letters.send([message.model_copy(update=update)])
         return counts
 
     @staticmethod

@@ -24,10 +24,10 @@ from typing import Any, Protocol, TypeVar
 from aws_lambda_powertools.metrics import MetricUnit
 
 from pushgate.delivery.outcomes import ALARMING, DeliveryOutcome, OutcomeKind
+from pushgate.models import SubscriptionStatus
 from pushgate.observability import logger, metrics
 from pushgate.pushes import DeliveryMessage, DeliveryTarget, Push
 from pushgate.queues import MAX_DELAY_SECONDS, Queue
-from pushgate.models import SubscriptionStatus
 from pushgate.repository import Repository
 
 MAX_ATTEMPTS = 5

@@ -323,16 +323,22 @@ class Throttled:
         return throttled
 
 
-def test_a_failing_write_after_the_sends_does_not_send_the_batch_again(world, aws, pushgate, demo_app, lambda_context) -> None:  # noqa: ANN001
+def test_a_failing_write_after_the_sends_does_not_send_the_batch_again(world, aws, pushgate, demo_app, lambda_context, capsys, caplog) -> None:  # noqa: ANN001
     _, body = post_push(world, demo_app, {"to": "/topics/news", "data": {}}, lambda_context)
     run_fanout(world, aws, lambda_context)
     deliveries = drain(aws["sqs"], world["queues"]["DeliveryQueue"])
+    capsys.readouterr()
     transport = RecordingTransport(script={ENDPOINTS[0]: OutcomeKind.GONE, ENDPOINTS[1]: OutcomeKind.REJECTED})
     throttled = Throttled(pushgate.repository, {"record_delivery_success", "record_delivery_failure", "expire_device"})
     handler = sender(pushgate, world["queues"], transport, repository=throttled)
     assert handler(sqs_event(deliveries), lambda_context) == {"batchItemFailures": []}
     assert handler(sqs_event(deliveries), lambda_context) == {"batchItemFailures": []}  # SQS redelivers it anyway
     assert sorted(endpoint for _, endpoint, _ in transport.sent) == sorted(ENDPOINTS)  # each sent once
+    stdout = capsys.readouterr().out
+    emf = [json.loads(line) for line in stdout.splitlines() if line.startswith('{"_aws"')]
+    assert emf[0]["DeliveryBookkeepingFailed"] == [1.0, 1.0, 1.0]  # a stamp, a failure count, a prune
+    logs = stdout + caplog.text
+    assert "a write after a send failed" in logs and not any(endpoint in logs for endpoint in ENDPOINTS)
     counts = push_status(world, demo_app, body["id"], lambda_context)["push"]["counts"]
     assert (counts["sent"], counts["failed"], counts["pruned"], counts["pending"]) == (1, 2, 0, 0)
     assert [d["dead_letter_reason"] for d in bodies(drain(aws["sqs"], world["queues"]["DeliveryDeadLetterQueue"]))] == ["rejected"]

@@ -49,8 +49,10 @@ class LambdaContext:
     log_group_name: str = "/aws/lambda/test-function"
     log_stream_name: str = "2026/11/23/[$LATEST]abcdef"
 
+    remaining_ms: int = 120_000  # the sender's timeout; SQS consumers start no message without enough left
+
     def get_remaining_time_in_millis(self) -> int:
-        return 10_000
+        return self.remaining_ms
 
 
 @pytest.fixture

@@ -4,11 +4,12 @@
 from pushgate.config import settings
 from pushgate.pushes import DeliveryMessage
 from pushgate.sqs import consumer_name, idempotency_store, sqs_entry
-from pushgate.wiring import delivery_service
+from pushgate.wiring import SENDER_MESSAGE_SECONDS, delivery_service
 
 lambda_handler = sqs_entry(
     DeliveryMessage,
     delivery_service().process,
     idempotency_key="[push_id, batch_id]",
     store=idempotency_store(settings().table_name, consumer_name()),
+    message_seconds=SENDER_MESSAGE_SECONDS,
 )

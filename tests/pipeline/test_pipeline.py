@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -15,8 +16,9 @@ from pushgate.queues import Queue
 from pushgate.services.delivery import DeliveryService
 from pushgate.services.subscriptions import WebSubscription
 from pushgate.sqs import idempotency_store, sqs_entry
+from pushgate.wiring import SENDER_MESSAGE_SECONDS
 from pushgate.pushes import DeliveryMessage
-from tests.conftest import TABLE_NAME
+from tests.conftest import TABLE_NAME, LambdaContext
 from tests.keys import browser_keys
 from tests.pipeline.conftest import RecordingTransport, bodies, drain, receive, sqs_event
 
@@ -70,7 +72,7 @@ def sender(pushgate, queues, transport, clock=None, repository=None):  # noqa: A
     sqs = boto3.client("sqs")
     kwargs = {"clock": clock} if clock else {}
     service = DeliveryService(repository or pushgate.repository, Queue(sqs, queues["DeliveryQueue"]), Queue(sqs, queues["DeliveryDeadLetterQueue"]), transport, **kwargs)
-    return sqs_entry(DeliveryMessage, service.process, "[push_id, batch_id]", idempotency_store(TABLE_NAME, "test-sender"))
+    return sqs_entry(DeliveryMessage, service.process, "[push_id, batch_id]", idempotency_store(TABLE_NAME, "test-sender"), SENDER_MESSAGE_SECONDS)
 
 
 def run_fanout(world, aws, lambda_context) -> None:  # noqa: ANN001
@@ -262,12 +264,22 @@ def test_ttl_sent_is_reduced_by_the_time_spent_queued(world, aws, pushgate, demo
     assert transport.sent[0][2] == 350
 
 
-def test_a_failing_record_is_the_only_one_retried(world, aws, pushgate, demo_app, lambda_context) -> None:  # noqa: ANN001
+def one_message_per_endpoint(world, aws, demo_app, lambda_context) -> list[dict[str, Any]]:  # noqa: ANN001
+    """A push to each endpoint, fanned out: three delivery messages of one device each."""
     for endpoint in ENDPOINTS:
         post_push(world, demo_app, {"to": endpoint, "data": {}}, lambda_context)
     run_fanout(world, aws, lambda_context)
     deliveries = drain(aws["sqs"], world["queues"]["DeliveryQueue"])
     assert len(deliveries) == 3
+    return deliveries
+
+
+def message_id_for(deliveries: list[dict[str, Any]], endpoint: str) -> str:
+    return next(m["MessageId"] for m in deliveries if bodies([m])[0]["devices"][0]["token"] == endpoint)
+
+
+def test_a_failing_record_is_the_only_one_retried(world, aws, pushgate, demo_app, lambda_context) -> None:  # noqa: ANN001
+    deliveries = one_message_per_endpoint(world, aws, demo_app, lambda_context)
 
     class Exploding(RecordingTransport):
         def send(self, push, targets, ttl):  # noqa: ANN001, ANN201
@@ -277,7 +289,7 @@ def test_a_failing_record_is_the_only_one_retried(world, aws, pushgate, demo_app
 
     transport = Exploding()
     result = sender(pushgate, world["queues"], transport)(sqs_event(deliveries), lambda_context)
-    failed_id = next(m["MessageId"] for m in deliveries if bodies([m])[0]["devices"][0]["token"] == ENDPOINTS[1])
+    failed_id = message_id_for(deliveries, ENDPOINTS[1])
     assert result == {"batchItemFailures": [{"itemIdentifier": failed_id}]}
     assert sorted(e for _, e, _ in transport.sent) == sorted([ENDPOINTS[0], ENDPOINTS[2]])
 
@@ -423,3 +435,32 @@ def test_a_redriven_dead_letter_starts_its_retries_afresh(world, aws, pushgate, 
     (retry, delay), = retries.sent
     assert (retry.attempt, retry.dead_letter_reason, delay) == (1, None, 10)
     assert push_status(world, demo_app, body["id"], lambda_context)["push"]["counts"]["pending"] == 1
+
+
+@dataclass
+class RunningDown(LambdaContext):
+    """A context whose invocation loses `spent_ms` each time it is asked what is left."""
+
+    spent_ms: int = 0
+
+    def get_remaining_time_in_millis(self) -> int:
+        remaining = self.remaining_ms
+        self.remaining_ms -= self.spent_ms
+        return remaining
+
+
+def test_no_message_is_started_without_the_time_to_finish_it(world, aws, pushgate, demo_app, lambda_context) -> None:  # noqa: ANN001
+    deliveries = one_message_per_endpoint(world, aws, demo_app, lambda_context)
+    transport = RecordingTransport()
+    handler = sender(pushgate, world["queues"], transport)
+
+    # An invocation with one message's worth of time, used up by that message (the first always
+    # fits: every consumer's timeout is at least twice its figure, test_consumer_time.py).
+    running_down = RunningDown(remaining_ms=SENDER_MESSAGE_SECONDS * 1000, spent_ms=SENDER_MESSAGE_SECONDS * 1000)
+    result = handler(sqs_event(deliveries), running_down)
+    assert len(transport.sent) == 1
+    started = message_id_for(deliveries, transport.sent[0][1])
+    assert sorted(f["itemIdentifier"] for f in result["batchItemFailures"]) == sorted(m["MessageId"] for m in deliveries if m["MessageId"] != started)
+    # SQS hands the same three to the next invocation: the one done is not sent again.
+    assert handler(sqs_event(deliveries), lambda_context) == {"batchItemFailures": []}
+    assert sorted(endpoint for _, endpoint, _ in transport.sent) == sorted(ENDPOINTS)  # each once, none lost

@@ -35,15 +35,25 @@ def idempotency_store(table_name: str, consumer: str, client: Any | None = None)
     )
 
 
+class NotEnoughTimeLeft(Exception):
+    """Raised instead of starting a message that the Lambda timeout could cut off half-done (its
+    redelivery would then repeat what it had done): the message goes back to the queue untouched,
+    as a partial batch failure, and is taken up again."""
+
+
 def sqs_entry(
     model: type[BaseModel],
     process: Callable[[Any], object],
     idempotency_key: str,
     store: DynamoDBPersistenceLayer,
+    message_seconds: float,
 ):  # noqa: ANN201 - returns the Lambda entry point
     """The Lambda entry point of an SQS consumer. `idempotency_key` is a JMESPath over the message
-    body naming what makes two messages the same work (e.g. "[push_id, batch_id]")."""
+    body naming what makes two messages the same work (e.g. "[push_id, batch_id]");
+    `message_seconds` is the longest one message can take, and a message is only started with at
+    least that much of the invocation left."""
     processor = BatchProcessor(event_type=EventType.SQS)
+    message_ms = int(message_seconds * 1000)
     config = IdempotencyConfig(event_key_jmespath=idempotency_key, expires_after_seconds=IDEMPOTENCY_RECORD_SECONDS, raise_on_no_idempotency_key=True)
 
     @idempotent_function(data_keyword_argument="work", config=config, persistence_store=store)
@@ -52,7 +62,11 @@ def sqs_entry(
         return {"done": True}
 
     @tracer.capture_method(capture_response=False)
-    def record_handler(record: SQSRecord) -> None:
+    def record_handler(record: SQSRecord, lambda_context: Any) -> None:
+        remaining_ms = lambda_context.get_remaining_time_in_millis()
+        if remaining_ms < message_ms:
+            logger.info("message left for a later invocation", extra={"message_id": record.message_id, "remaining_ms": remaining_ms})
+            raise NotEnoughTimeLeft(f"{remaining_ms} ms left, a message may need {message_ms} ms")
         handle(work=json.loads(record.body))
 
     @logger.inject_lambda_context(clear_state=True)

@@ -96,6 +96,13 @@ def fanout_service() -> FanoutService:
 
 
 SENDER_CONCURRENCY = 50
+# The longest one SQS message can take, so a consumer never starts one its timeout could cut off
+# (tests/pipeline/test_consumer_time.py holds these against template.yaml's timeouts).
+# Sender: its 50 sends run at once, so one connect per address family and one read at their
+# longest (delivery.webpush MAX_CONNECT_TIMEOUT, MAX_READ_TIMEOUT), then the writes that follow.
+SENDER_MESSAGE_SECONDS = 30
+# Fan-out: one page of 1,000 (one Query, or a Query per device for a later topic) and its batches.
+FANOUT_MESSAGE_SECONDS = 10
 
 
 @lru_cache(maxsize=1)

@@ -1,0 +1,28 @@
+"""An SQS consumer never starts a message its Lambda timeout could cut off half-done: a sender
+stopped in the middle of a batch would send part of it again when SQS redelivers it. Here, the
+figures against template.yaml; the behaviour is in test_pipeline.py."""
+
+from __future__ import annotations
+
+from pushgate.delivery.webpush import MAX_CONNECT_TIMEOUT, MAX_READ_TIMEOUT
+from pushgate.wiring import FANOUT_MESSAGE_SECONDS, SENDER_MESSAGE_SECONDS
+from pushgate_local.template import functions, resources, sqs_event_sources
+
+MESSAGE_SECONDS = {"WebPushSenderFunction": SENDER_MESSAGE_SECONDS, "FanoutFunction": FANOUT_MESSAGE_SECONDS}
+
+
+def test_every_sqs_consumer_has_time_for_a_message_and_its_queue_outwaits_the_function() -> None:
+    sources = sqs_event_sources()
+    assert {source.function for source in sources} == set(MESSAGE_SECONDS)  # a new consumer needs its own figure
+    specs, queues = functions(), resources(kind="AWS::SQS::Queue")
+    for source in sources:
+        timeout = specs[source.function].timeout
+        assert timeout >= 2 * MESSAGE_SECONDS[source.function], source.function
+        queue = queues[source.queue["Fn::GetAtt"][0]]
+        # AWS's guidance for Lambda event sources: at least six times the function's timeout.
+        assert queue["Properties"]["VisibilityTimeout"] >= 6 * timeout, source.function
+
+
+def test_the_senders_figure_covers_its_slowest_send() -> None:
+    # Sends run at once; an endpoint's host may be tried over IPv6 and then IPv4.
+    assert SENDER_MESSAGE_SECONDS >= 2 * MAX_CONNECT_TIMEOUT + MAX_READ_TIMEOUT + 5

@@ -91,6 +91,15 @@ def test_an_unknown_channel_fails_the_batch_so_sqs_retries_it(transport_for, dem
         transport_for(FakeSession(201)).send(push(demo_app), [target(Browser(), "https://fcm.googleapis.com/wp/a", "no-such-channel")], ttl=60)
 
 
+def test_a_batch_that_fails_for_its_channel_has_sent_nothing_of_another_channel(transport_for, demo_app) -> None:  # noqa: ANN001
+    session = FakeSession(201)
+    targets = [target(Browser(), "https://fcm.googleapis.com/wp/a", demo_app.channels[0].channel_id),
+               target(Browser(), "https://fcm.googleapis.com/wp/b", "no-such-channel")]
+    with pytest.raises(ChannelNotFound):
+        transport_for(session).send(push(demo_app), targets, ttl=60)
+    assert session.posts == []  # or SQS's retry of the batch would send the first one again
+
+
 def test_the_channel_is_read_once_per_container_not_per_batch(transport_for, pushgate, demo_app, monkeypatch) -> None:  # noqa: ANN001
     reads = []
     original = pushgate.repository.get_channel

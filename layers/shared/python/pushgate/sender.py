@@ -90,8 +90,10 @@ class ChannelTransport:
                 outcomes[index] = DeliveryOutcome(OutcomeKind.INVALID_SUBSCRIPTION, log_id(target.token), detail=type(error).__name__)
                 continue
             by_channel[target.channel_id or ""].append((index, delivery))
+        # Every channel's signer first: if one cannot be had, the batch fails before anything is
+        # sent, so SQS's retry of it sends nothing twice.
+        clients = {channel_id: self._client(push.app_id, channel_id) for channel_id in by_channel}
         for channel_id, indexed in by_channel.items():
-            client = self._client(push.app_id, channel_id)
-            for (index, _), outcome in zip(indexed, client.send_many([d for _, d in indexed]), strict=True):
+            for (index, _), outcome in zip(indexed, clients[channel_id].send_many([d for _, d in indexed]), strict=True):
                 outcomes[index] = outcome
         return [outcome for outcome in outcomes if outcome is not None]

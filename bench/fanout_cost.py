@@ -226,12 +226,14 @@ def main() -> None:
             client.meta.events.register("before-call.*.*", meter.before)
             client.meta.events.register("after-call.*.*", meter.after)
 
-        def drain(url: str, handle, memory_gb: float) -> tuple[int, float]:  # noqa: ANN001
-            invocations, gb_seconds = 0, 0.0
+        def drain(url: str, handle, memory_gb: float) -> tuple[int, int, float]:  # noqa: ANN001
+            """(invocations, messages, GB-s) of one consumer until its queue is empty."""
+            invocations, messages, gb_seconds = 0, 0, 0.0
             while True:
                 received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=SQS_BATCH).get("Messages", [])
                 if not received:
-                    return invocations, gb_seconds
+                    return invocations, messages, gb_seconds
+                messages += len(received)
                 started, aws_before = time.process_time(), meter.aws_side_cpu
                 for message in received:
                     handle(message["Body"])
@@ -244,11 +246,10 @@ def main() -> None:
             started = time.process_time()
             push_id = pushes.create(created.app, {"to": to, "notification": {"title": "Hello", "body": "World"}})
             api_gb_s = (time.process_time() - started - meter.aws_side_cpu) * API_MEMORY_GB
-            fan_inv, fan_gb_s = drain(urls["FanoutQueue"], lambda body: fanout.expand(FanoutMessage.model_validate_json(body)), FANOUT_MEMORY_GB)
+            fan_inv, fan_messages, fan_gb_s = drain(urls["FanoutQueue"], lambda body: fanout.expand(FanoutMessage.model_validate_json(body)), FANOUT_MEMORY_GB)
             # Idempotency records (two writes per batch, Powertools) are not exercised in-process here; add them.
-            snd_inv, snd_gb_s = drain(urls["DeliveryQueue"], lambda body: delivery.process(DeliveryMessage.model_validate_json(body)), SENDER_MEMORY_GB)
-            batches = math.ceil(args.devices / 50) + fan_inv * SQS_BATCH
-            idempotency_writes = 2 * batches
+            snd_inv, snd_messages, snd_gb_s = drain(urls["DeliveryQueue"], lambda body: delivery.process(DeliveryMessage.model_validate_json(body)), SENDER_MEMORY_GB)
+            idempotency_writes = 2 * (fan_messages + snd_messages)
             push = core.repository.get_push(push_id)
             assert push.sent == args.devices, (push.sent, args.devices)
             per = 1000 / args.devices

@@ -123,9 +123,11 @@ class InMemoryRepository:
         edges = self.edges[(device.app_id, device.token_hash)]
         if topic in edges:
             return False
-        edges[topic] = {"topic": topic, "token": device.token, "type": device.type.value,
-                        "keys": device.keys.model_dump() if device.keys else None, "created_at": int(now),
-                        "subscribed_at_ms": int(now * 1000)}
+        edges[topic] = {"PK": keys.device_pk(device.app_id, device.token_hash), "SK": keys.topic_sk(topic),
+                        "GSI1PK": keys.topic_gsi_pk(device.app_id, topic), "GSI1SK": keys.device_gsi_sk(device.token_hash),
+                        "topic": topic, "token": device.token, "type": device.type.value,
+                        "keys": device.keys.model_dump() if device.keys else None, "channel_id": device.channel_id,
+                        "created_at": int(now), "subscribed_at_ms": int(now * 1000)}
         self.topic_counts[(device.app_id, topic)] += 1
         return True
 
@@ -153,14 +155,20 @@ class InMemoryRepository:
     def list_topics(self, app_id: str) -> list[tuple[str, int]]:
         return sorted((topic, count) for (a, topic), count in self.topic_counts.items() if a == app_id)
 
-    def topic_page(self, app_id: str, topic: str, limit: int, start: dict | None) -> tuple[list[dict], dict | None]:
+    def topic_subscriber_count(self, app_id: str, topic: str) -> int:
+        return self.topic_counts.get((app_id, topic), 0)
+
+    def topic_page(self, app_id: str, topic: str, limit: int, start: dict | None, between: tuple[str, str] | None = None) -> tuple[list[dict], dict | None]:
         def key_of(th: str) -> dict:
             return {"PK": keys.device_pk(app_id, th), "SK": keys.topic_sk(topic),
                     "GSI1PK": keys.topic_gsi_pk(app_id, topic), "GSI1SK": keys.device_gsi_sk(th)}
 
-        if start and (set(start) != {"PK", "SK", "GSI1PK", "GSI1SK"} or start["GSI1PK"] != keys.topic_gsi_pk(app_id, topic)):
+        low, high = between or ("", "\U0010ffff")
+        if start and (set(start) != {"PK", "SK", "GSI1PK", "GSI1SK"} or start["GSI1PK"] != keys.topic_gsi_pk(app_id, topic)
+                      or not low <= start["GSI1SK"] <= high):
             raise ValueError("cursor of another listing")
-        rows = sorted((th, edges[topic]) for (a, th), edges in self.edges.items() if a == app_id and topic in edges)
+        rows = sorted((th, edges[topic]) for (a, th), edges in self.edges.items()
+                      if a == app_id and topic in edges and low <= keys.device_gsi_sk(th) <= high)
         after = start["GSI1SK"] if start else ""
         remaining = [(th, edge) for th, edge in rows if keys.device_gsi_sk(th) > after]
         page = remaining[:limit]

@@ -464,3 +464,37 @@ def test_no_message_is_started_without_the_time_to_finish_it(world, aws, pushgat
     # SQS hands the same three to the next invocation: the one done is not sent again.
     assert handler(sqs_event(deliveries), lambda_context) == {"batchItemFailures": []}
     assert sorted(endpoint for _, endpoint, _ in transport.sent) == sorted(ENDPOINTS)  # each once, none lost
+
+
+def test_a_big_topic_is_cut_into_parts_that_fan_out_side_by_side(world, aws, pushgate, demo_app, lambda_context) -> None:  # noqa: ANN001
+    """Scaled down: parts of 6 expected subscribers, 3 parts a message, pages of 5; 40 devices."""
+    import boto3
+
+    from pushgate.pushes import FanoutMessage
+    from pushgate.services.fanout import FanoutService
+
+    alice = Caller(app=demo_app.app, user_id="alice")
+    endpoints = [f"https://fcm.googleapis.com/wp/big-{i}" for i in range(40)]
+    for endpoint in endpoints:
+        p256dh, auth = browser_keys()
+        pushgate.subscriptions.subscribe_web(alice, WebSubscription.parse(pushgate.subscriptions.policy, endpoint, p256dh, auth))
+        pushgate.topics.subscribe(demo_app.app, endpoint, ["big"])
+    _, body = post_push(world, demo_app, {"to": "/topics/big", "data": {}}, lambda_context)
+    sqs, urls = boto3.client("sqs"), world["queues"]
+    fanout = FanoutService(pushgate.repository, Queue(sqs, urls["DeliveryQueue"]), Queue(sqs, urls["FanoutQueue"]), page_size=5, part_size=6, max_parts=3)
+
+    rounds, key_ranges = 0, []
+    while messages := drain(sqs, urls["FanoutQueue"]):  # a round: every fan-out message queued so far, as if side by side
+        rounds += 1
+        for message in bodies(messages):
+            key_ranges.append(message["target"]["key_range"])
+            fanout.expand(FanoutMessage.model_validate(message))
+    deliveries = bodies(drain(sqs, urls["DeliveryQueue"]))
+    assert len({d["batch_id"] for d in deliveries}) == len(deliveries)
+    assert sorted(device["token"] for d in deliveries for device in d["devices"]) == sorted(endpoints)  # each device once
+    # The whole topic, then 3 parts of about 13, then 3 parts each of about 4.4 (pages of 5, so a
+    # part may take a second page): 4 rounds at most, where pages of 5 in a row would take 8.
+    assert key_ranges[0] is None and rounds <= 4
+    push = push_status(world, demo_app, body["id"], lambda_context)["push"]
+    assert push["counts"]["targeted"] == 40 and push["counts"]["pending"] == 40
+    assert pushgate.repository.get_push(body["id"]).fanout_pending == 0

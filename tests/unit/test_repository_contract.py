@@ -104,3 +104,32 @@ def test_an_edge_without_milliseconds_counts_as_made_at_the_end_of_its_second() 
     # Later rather than sooner: a doubt about order makes a second delivery, never a missed one.
     assert subscribed_ms({"topic": "news", "created_at": 1000}) == 1_000_999
     assert subscribed_ms({"topic": "news", "created_at": 1000, "subscribed_at_ms": 1_000_250}) == 1_000_250
+
+
+def test_a_part_of_a_topic_holds_exactly_its_devices_and_pages_within_itself(repository) -> None:  # noqa: ANN001
+    from pushgate import keyspace
+    from pushgate.identifiers import token_hash
+
+    hashes = sorted(token_hash(f"https://fcm.googleapis.com/wp/{i}") for i in range(12))
+    for th in hashes:
+        repository.save_device(device(token_hash=th, token=f"https://fcm.googleapis.com/wp/{th}"), expected_version=None)
+        repository.add_topic(device(token_hash=th, token=f"https://fcm.googleapis.com/wp/{th}"), "big", 1000.0)
+    assert repository.topic_subscriber_count("app_1", "big") == 12
+    assert repository.topic_subscriber_count("app_1", "none") == 0
+
+    seen = []
+    for part in keyspace.split(keyspace.WHOLE, 3):
+        inside = [th for th in hashes if part[0] <= keyspace.position(th) < part[1]]
+        between, start, read = keyspace.sort_key_bounds(part), None, []
+        while True:
+            edges, start = repository.topic_page("app_1", "big", 2, start, between)
+            read += [edge["GSI1SK"].removeprefix("DEVICE#") for edge in edges]
+            if start is None:
+                break
+        assert read == inside
+        seen += read
+    assert seen == hashes
+    with pytest.raises(ValueError):  # a cursor from one part does not continue another
+        first, second = keyspace.split(keyspace.WHOLE, 2)
+        _, cursor = repository.topic_page("app_1", "big", 1, None, keyspace.sort_key_bounds(first))
+        repository.topic_page("app_1", "big", 1, cursor, keyspace.sort_key_bounds(second))

@@ -43,6 +43,7 @@ class Target(BaseModel):
     topic: str | None = None
     user_id: str | None = None
     cursor: str | None = None  # where a topic's expansion continues
+    key_range: tuple[int, int] | None = None  # the part of a big topic this is (pushgate.keyspace)
     # The topics listed before this one in the same push. A device already subscribed to one of
     # them when the push was made gets the push through that topic, so once (CONTRACT §7).
     earlier_topics: tuple[str, ...] = ()

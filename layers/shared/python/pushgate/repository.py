@@ -413,18 +413,32 @@ class Repository:
         )
         return [(item["name"], int(item.get("subscribers", 0))) for item in items]
 
-    def topic_page(self, app_id: str, topic: str, limit: int, start: dict[str, Any] | None) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
-        """One page of a topic's edges (token, type, keys), and the key to continue from."""
+    def topic_subscriber_count(self, app_id: str, topic: str) -> int:
+        item = self._get(keys.app_pk(app_id), keys.topic_sk(topic), consistent=False)
+        return int(item.get("subscribers", 0)) if item else 0
+
+    def topic_page(
+        self, app_id: str, topic: str, limit: int, start: dict[str, Any] | None, between: tuple[str, str] | None = None
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        """One page of a topic's edges (token, type, keys), and the key to continue from;
+        `between`: only the edges whose GSI1SK lies within these inclusive bounds."""
+        values = {":pk": keys.topic_gsi_pk(app_id, topic)}
+        condition = "GSI1PK = :pk"
+        if between is not None:
+            condition += " AND GSI1SK BETWEEN :low AND :high"
+            values.update({":low": between[0], ":high": between[1]})
         query: dict[str, Any] = {
             "TableName": self._table,
             "IndexName": "GSI1",
-            "KeyConditionExpression": "GSI1PK = :pk",
-            "ExpressionAttributeValues": _to_ddb({":pk": keys.topic_gsi_pk(app_id, topic)}),
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeValues": _to_ddb(values),
             "Limit": limit,
         }
         if start:
             # A cursor is client input: it must continue this very listing, nothing else.
             if set(start) != {"PK", "SK", "GSI1PK", "GSI1SK"} or start["GSI1PK"] != keys.topic_gsi_pk(app_id, topic):
+                raise ValueError("cursor of another listing")
+            if between is not None and not between[0] <= start["GSI1SK"] <= between[1]:
                 raise ValueError("cursor of another listing")
             query["ExclusiveStartKey"] = _to_ddb(start)
         response = self._client.query(**query)

@@ -1,17 +1,23 @@
 """The fan-out consumer (CONTRACT §7): expands one target of a push into delivery batches.
 
-A topic is expanded one page (1000 subscribers) per message, continuing through a new fan-out
-message, so a topic of a million devices is a thousand small invocations, never one giant one,
-and never a Scan. Batch ids are derived from the work itself, so a fan-out message processed twice
-produces the same batches and the sender's idempotency drops the copies."""
+A topic of more than TOPIC_PART_SIZE subscribers is first cut into parts by device key
+(`pushgate.keyspace`), at most MAX_PARTS_PER_MESSAGE per message and again within a part while
+it is still too big; each part is then read a page (1000 subscribers) per message. So a topic of
+a million devices is 1,401 small fan-out messages in three rounds (the topic, 100 parts of 10,000,
+1,300 parts of about 770), taken up side by side: never one giant invocation, never a chain of a
+thousand pages one after the other, and never a Scan. Batch ids are derived from
+the work itself, so a fan-out message processed twice produces the same batches and the sender's
+idempotency drops the copies."""
 
 from __future__ import annotations
 
 import hashlib
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from pushgate import keyspace
 from pushgate.identifiers import token_hash
 from pushgate.models import Device, DeviceType
 from pushgate.pagination import decode_cursor, encode_cursor
@@ -20,6 +26,10 @@ from pushgate.queues import Queue
 from pushgate.repository import Repository
 
 TOPIC_PAGE_SIZE = 1000
+# A part's expected size: its actual size spreads by about its square root, so a part of 800
+# almost never needs a second page of 1000.
+TOPIC_PART_SIZE = 800
+MAX_PARTS_PER_MESSAGE = 100  # ten SendMessageBatch calls
 DEVICES_PER_DELIVERY = 50  # ~20 KB a message: ten fit in one SendMessageBatch
 
 
@@ -27,7 +37,7 @@ DEVICES_PER_DELIVERY = 50  # ~20 KB a message: ten fit in one SendMessageBatch
 class Expansion:
     targets: list[DeliveryTarget]
     unreachable: int  # targeted but not deliverable: unknown, inactive, or no sender for the type
-    next_target: Target | None = None
+    next_targets: tuple[Target, ...] = ()  # more fan-out work: the next page, or the parts of a topic
 
 
 def _from_device(device: Device) -> DeliveryTarget:
@@ -57,11 +67,23 @@ def _from_edge(edge: dict, topic: str) -> DeliveryTarget:
 
 
 class FanoutService:
-    def __init__(self, repository: Repository, delivery_queue: Queue, fanout_queue: Queue, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        repository: Repository,
+        delivery_queue: Queue,
+        fanout_queue: Queue,
+        clock: Callable[[], float] = time.time,
+        page_size: int = TOPIC_PAGE_SIZE,
+        part_size: int = TOPIC_PART_SIZE,
+        max_parts: int = MAX_PARTS_PER_MESSAGE,
+    ) -> None:
         self._repository = repository
         self._delivery = delivery_queue
         self._fanout = fanout_queue
         self._clock = clock
+        self._page_size = page_size
+        self._part_size = part_size
+        self._max_parts = max_parts
 
     def expand(self, message: FanoutMessage) -> None:
         push = self._repository.get_push(message.push_id)
@@ -78,8 +100,7 @@ class FanoutService:
             for i, start in enumerate(range(0, len(deliverable), DEVICES_PER_DELIVERY))
         ]
         self._delivery.send(batches)
-        if expansion.next_target is not None:
-            self._fanout.send([FanoutMessage(push_id=push.push_id, app_id=push.app_id, target=expansion.next_target)])
+        self._fanout.send([FanoutMessage(push_id=push.push_id, app_id=push.app_id, target=target) for target in expansion.next_targets])
         # Counted last and in one write: a retry after a failure above redoes the sends (which the
         # sender's idempotency absorbs) without having counted anything twice.
         self._repository.add_push_counts(
@@ -87,7 +108,7 @@ class FanoutService:
             {
                 "targeted": len(expansion.targets) + expansion.unreachable,
                 "failed": expansion.unreachable + unsupported,
-                "fanout_pending": (1 if expansion.next_target is not None else 0) - 1,
+                "fanout_pending": len(expansion.next_targets) - 1,
             },
         )
 
@@ -101,8 +122,11 @@ class FanoutService:
             devices = self._repository.user_devices(app_id, target.user_id or "")
             return Expansion([_from_device(d) for d in devices if d.active], unreachable=0)
         topic = target.topic or ""
-        edges, last = self._repository.topic_page(app_id, topic, TOPIC_PAGE_SIZE, decode_cursor(target.cursor))
-        next_target = target.model_copy(update={"cursor": encode_cursor(last)}) if last else None
+        if target.cursor is None and (parts := self._parts(app_id, topic, target.key_range or keyspace.WHOLE)):
+            return Expansion([], unreachable=0, next_targets=tuple(target.model_copy(update={"key_range": part}) for part in parts))
+        between = keyspace.sort_key_bounds(target.key_range) if target.key_range else None
+        edges, last = self._repository.topic_page(app_id, topic, self._page_size, decode_cursor(target.cursor), between)
+        next_targets = (target.model_copy(update={"cursor": encode_cursor(last)}),) if last else ()
         targets = [_from_edge(edge, topic) for edge in edges]
         if target.earlier_topics:
             # Idempotent per (push, device) across topics: a device subscribed to an earlier topic
@@ -113,4 +137,12 @@ class FanoutService:
                 app_id, [t.token_hash for t in targets], target.earlier_topics, push.created_ms
             )
             targets = [t for t in targets if t.token_hash not in reached]
-        return Expansion(targets, unreachable=0, next_target=next_target)
+        return Expansion(targets, unreachable=0, next_targets=next_targets)
+
+    def _parts(self, app_id: str, topic: str, key_range: keyspace.KeyRange) -> list[keyspace.KeyRange]:
+        """The parts to cut this range of a topic into, or none if it is small enough to read."""
+        expected = self._repository.topic_subscriber_count(app_id, topic) * keyspace.share(key_range)
+        if expected <= self._part_size:
+            return []
+        parts = keyspace.split(key_range, min(self._max_parts, math.ceil(expected / self._part_size)))
+        return parts if len(parts) > 1 else []

@@ -498,3 +498,32 @@ def test_a_big_topic_is_cut_into_parts_that_fan_out_side_by_side(world, aws, pus
     push = push_status(world, demo_app, body["id"], lambda_context)["push"]
     assert push["counts"]["targeted"] == 40 and push["counts"]["pending"] == 40
     assert pushgate.repository.get_push(body["id"]).fanout_pending == 0
+
+
+def test_the_writes_after_the_sends_run_side_by_side(world, aws, pushgate, demo_app, lambda_context, capsys) -> None:  # noqa: ANN001
+    """Each of the three stamp writes waits until all three are under way: done one after the
+    other, the first would wait alone until the barrier gives up, and all three would fail."""
+    import threading
+
+    class Meeting:
+        def __init__(self, repository) -> None:  # noqa: ANN001
+            self._repository = repository
+            self.barrier = threading.Barrier(3, timeout=10)
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._repository, name)
+
+        def record_delivery_success(self, *args: Any) -> None:
+            self.barrier.wait()
+            self._repository.record_delivery_success(*args)
+
+    _, body = post_push(world, demo_app, {"to": "/topics/news", "data": {}}, lambda_context)
+    run_fanout(world, aws, lambda_context)
+    capsys.readouterr()
+    meeting = Meeting(pushgate.repository)
+    result = sender(pushgate, world["queues"], RecordingTransport(), repository=meeting)(sqs_event(drain(aws["sqs"], world["queues"]["DeliveryQueue"])), lambda_context)
+    assert result == {"batchItemFailures": []}
+    assert "DeliveryBookkeepingFailed" not in capsys.readouterr().out and not meeting.barrier.broken
+    stamped = [pushgate.repository.get_device(demo_app.app.app_id, token_hash(endpoint)).last_success_at for endpoint in ENDPOINTS]
+    assert all(stamp is not None for stamp in stamped)
+    assert push_status(world, demo_app, body["id"], lambda_context)["push"]["counts"]["sent"] == 3

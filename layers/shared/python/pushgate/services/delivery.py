@@ -16,8 +16,10 @@ raise would make SQS redeliver the batch and every message in it would be sent a
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections import Counter, defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol, TypeVar
 
@@ -33,6 +35,7 @@ from pushgate.repository import Repository
 MAX_ATTEMPTS = 5
 BACKOFF_BASE_SECONDS = 10
 SUCCESS_STAMP_WINDOW_SECONDS = 86_400
+BOOKKEEPING_THREADS = 10  # botocore's default connection pool holds ten connections per client
 
 T = TypeVar("T")
 
@@ -53,6 +56,7 @@ class DeliveryService:
         clock: Callable[[], float] = time.time,
         jitter: Callable[[], float] = random.random,
         success_stamp_seconds: int = SUCCESS_STAMP_WINDOW_SECONDS,
+        bookkeeping_threads: int = BOOKKEEPING_THREADS,
     ) -> None:
         self._repository = repository
         self._delivery = delivery_queue
@@ -61,6 +65,9 @@ class DeliveryService:
         self._clock = clock
         self._jitter = jitter
         self._stamp_window = success_stamp_seconds
+        # Kept for the container's life; boto3 clients are safe to share between threads.
+        self._bookkeeping = ThreadPoolExecutor(max_workers=bookkeeping_threads, thread_name_prefix="bookkeeping")
+        self._metrics_lock = threading.Lock()
 
     def process(self, message: DeliveryMessage) -> Counter[str]:
         """Deliver a batch; returns the counts it added to the push."""
@@ -90,6 +97,8 @@ class DeliveryService:
         counts: Counter[str] = Counter()
         retry_at: defaultdict[int, list[DeliveryTarget]] = defaultdict(list)
         dead: defaultdict[str, list[DeliveryTarget]] = defaultdict(list)
+        writes: list[tuple[Callable[..., Any], tuple[Any, ...]]] = []  # per device, done side by side below
+        prunes_for_gone: list[int] = []  # which of `writes` decide between "pruned" and "failed"
         kinds = Counter(outcome.kind for outcome in outcomes)
         self._count_in_metrics(kinds)
         for target, outcome in zip(message.devices, outcomes, strict=True):
@@ -97,12 +106,13 @@ class DeliveryService:
             if kind is OutcomeKind.SENT:
                 counts["sent"] += 1
                 if target.last_success_at is None or now - target.last_success_at >= self._stamp_window:
-                    self._after_send(self._repository.record_delivery_success, message.app_id, target.token_hash, now, target.topic)
+                    writes.append((self._repository.record_delivery_success, (message.app_id, target.token_hash, now, target.topic)))
                 continue
             if kind is OutcomeKind.GONE:
-                counts["pruned" if self._after_send(self._prune, message.app_id, target, now) else "failed"] += 1
+                prunes_for_gone.append(len(writes))
+                writes.append((self._prune, (message.app_id, target, now)))
                 continue
-            self._after_send(self._repository.record_delivery_failure, message.app_id, target.token_hash, now)
+            writes.append((self._repository.record_delivery_failure, (message.app_id, target.token_hash, now)))
             if outcome.retryable and message.attempt + 1 < MAX_ATTEMPTS:
                 retry_at[self._next_attempt_at(message.attempt, outcome, now)].append(target)
                 continue
@@ -110,9 +120,13 @@ class DeliveryService:
             if outcome.alarm:
                 logger.warning("push service refused a delivery", extra={"outcome": kind.value, "endpoint_id": outcome.endpoint_id, "status": outcome.status_code})
             if kind in (OutcomeKind.BLOCKED, OutcomeKind.INVALID_SUBSCRIPTION):
-                self._after_send(self._prune, message.app_id, target, now)  # a row that can never be delivered to
+                writes.append((self._prune, (message.app_id, target, now)))  # a row that can never be delivered to
             if kind in (OutcomeKind.REJECTED, OutcomeKind.RETRY, OutcomeKind.RATE_LIMITED):
                 dead[kind.value].append(target)
+        results = self._side_by_side(writes)
+        pruned = sum(1 for index in prunes_for_gone if results[index] is True)
+        counts["pruned"] += pruned
+        counts["failed"] += len(prunes_for_gone) - pruned
         self._requeue(message, retry_at)
         for reason, targets in dead.items():
             # A batch id of its own, so that a redrive is not taken for the message already done.
@@ -130,15 +144,22 @@ class DeliveryService:
         if alarming:
             metrics.add_metric(name="PushServiceConfigurationAlarm", unit=MetricUnit.Count, value=alarming)
 
-    @staticmethod
-    def _after_send(write: Callable[..., T], *args: Any) -> T | None:
+    def _side_by_side(self, writes: list[tuple[Callable[..., Any], tuple[Any, ...]]]) -> list[Any]:
+        """Run the batch's per-device writes BOOKKEEPING_THREADS at a time: one after the other,
+        the hundred stamp writes of a first push would keep the sender waiting half a second a batch."""
+        if len(writes) <= 1:
+            return [self._after_send(write, *args) for write, args in writes]
+        return list(self._bookkeeping.map(lambda job: self._after_send(job[0], *job[1]), writes))
+
+    def _after_send(self, write: Callable[..., T], *args: Any) -> T | None:
         """A per-device write that follows a send. What a failure loses mends itself: the next
         success writes the stamp, the next 404/410 of the same endpoint finishes the prune."""
         try:
             return write(*args)
         except Exception:  # noqa: BLE001 - whatever failed, re-raising would send the whole batch again
             logger.exception("a write after a send failed; the batch is not retried for it", extra={"write": write.__name__})
-            metrics.add_metric(name="DeliveryBookkeepingFailed", unit=MetricUnit.Count, value=1)
+            with self._metrics_lock:  # these run on the bookkeeping threads
+                metrics.add_metric(name="DeliveryBookkeepingFailed", unit=MetricUnit.Count, value=1)
             return None
 
     def _prune(self, app_id: str, target: DeliveryTarget, now: int) -> bool:

@@ -66,3 +66,51 @@ def test_the_parts_a_topic_is_cut_into_cover_every_key_once() -> None:
     ranges = [part.key_range for part in parts]
     assert ranges[0][0] == 0 and ranges[-1][1] == keyspace.SPACE
     assert all(a[1] == b[0] for a, b in zip(ranges, ranges[1:]))
+
+
+def test_a_fan_out_retried_after_its_page_changed_loses_no_device() -> None:
+    """The first try queues its page's batch, then fails to queue the next page; before SQS hands
+    the message back, a device of that page unsubscribes. The retry reads a page that reaches one
+    device further: that device must not be taken for sent with the first try's batch."""
+    from tests.fakes import InMemoryRepository
+    from tests.unit.test_repository_contract import device
+
+    class Pushes(InMemoryRepository):
+        def get_push(self, push_id: str) -> Push:
+            return PUSH
+
+        def add_push_counts(self, push_id: str, deltas: dict[str, int]) -> None:
+            pass
+
+    class FailsOnce(Recorded):
+        failed = False
+
+        def send(self, messages: list[Any], delay_seconds: int = 0) -> None:
+            if not self.failed:
+                self.failed = True
+                raise ConnectionError("SQS unreachable")
+            super().send(messages, delay_seconds)
+
+    repository = Pushes()
+    hashes = sorted(f"{i:02d}" + "A" * 30 for i in range(60))
+    for th in hashes:
+        subscribed = device(token_hash=th, token=f"https://fcm.googleapis.com/wp/{th}")
+        repository.save_device(subscribed, expected_version=None)
+        repository.add_topic(subscribed, "big", 1.0)
+    deliveries, continuations = Recorded(), FailsOnce()
+    fanout = FanoutService(repository, deliveries, continuations, page_size=30)  # type: ignore[arg-type]
+    first = FanoutMessage(push_id="p1", app_id="app_1", target=Target(kind=TargetKind.TOPIC, topic="big"))
+    try:
+        fanout.expand(first)
+    except ConnectionError:
+        pass
+    repository.remove_topic("app_1", hashes[4], "big")
+    pending = [first]  # SQS hands the message back
+    while pending:
+        fanout.expand(pending.pop())
+        pending, continuations.sent = continuations.sent, []
+    sent: dict[str, list[str]] = {}
+    for batch in deliveries.sent:  # what the sender's idempotency lets through: the first of each batch id
+        sent.setdefault(batch.batch_id, [target.token_hash for target in batch.devices])
+    delivered = {th for devices in sent.values() for th in devices}
+    assert set(hashes) - {hashes[4]} <= delivered

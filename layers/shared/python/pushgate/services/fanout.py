@@ -6,8 +6,8 @@ it is still too big; each part is then read a page (1000 subscribers) per messag
 a million devices is 1,401 small fan-out messages in three rounds (the topic, 100 parts of 10,000,
 1,300 parts of about 770), taken up side by side: never one giant invocation, never a chain of a
 thousand pages one after the other, and never a Scan. Batch ids are derived from
-the work itself, so a fan-out message processed twice produces the same batches and the sender's
-idempotency drops the copies."""
+the work and the devices in the batch, so a fan-out message processed twice produces the same
+batches and the sender's idempotency drops the copies."""
 
 from __future__ import annotations
 
@@ -66,6 +66,14 @@ def _from_edge(edge: dict, topic: str) -> DeliveryTarget:
     )
 
 
+def _batch_id(work_id: str, devices: list[DeliveryTarget]) -> str:
+    """Named by its work and by which devices it holds: a retried fan-out that reads the same
+    devices makes the same batches (the sender drops the copies); one that reads a page changed
+    meanwhile makes new batches where they differ, sent again rather than taken for done."""
+    members = hashlib.sha256(",".join(device.token_hash for device in devices).encode()).hexdigest()[:16]
+    return f"{work_id}-{members}"
+
+
 class FanoutService:
     def __init__(
         self,
@@ -95,10 +103,8 @@ class FanoutService:
         deliverable = [t for t in expansion.targets if t.type == DeviceType.WEB.value]
         unsupported = len(expansion.targets) - len(deliverable)  # FCM/APNs senders come later
         work_id = hashlib.sha256(message.target.model_dump_json().encode()).hexdigest()[:16]
-        batches = [
-            DeliveryMessage(push_id=push.push_id, app_id=push.app_id, batch_id=f"{work_id}-{i}", devices=deliverable[start : start + DEVICES_PER_DELIVERY])
-            for i, start in enumerate(range(0, len(deliverable), DEVICES_PER_DELIVERY))
-        ]
+        chunks = [deliverable[start : start + DEVICES_PER_DELIVERY] for start in range(0, len(deliverable), DEVICES_PER_DELIVERY)]
+        batches = [DeliveryMessage(push_id=push.push_id, app_id=push.app_id, batch_id=_batch_id(work_id, chunk), devices=chunk) for chunk in chunks]
         self._delivery.send(batches)
         self._fanout.send([FanoutMessage(push_id=push.push_id, app_id=push.app_id, target=target) for target in expansion.next_targets])
         # Counted last and in one write: a retry after a failure above redoes the sends (which the

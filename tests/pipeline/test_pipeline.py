@@ -527,3 +527,21 @@ def test_the_writes_after_the_sends_run_side_by_side(world, aws, pushgate, demo_
     stamped = [pushgate.repository.get_device(demo_app.app.app_id, token_hash(endpoint)).last_success_at for endpoint in ENDPOINTS]
     assert all(stamp is not None for stamp in stamped)
     assert push_status(world, demo_app, body["id"], lambda_context)["push"]["counts"]["sent"] == 3
+
+
+def test_a_retry_queued_again_by_a_retried_batch_keeps_its_id(world, aws, pushgate, demo_app, lambda_context) -> None:  # noqa: ANN001
+    """A batch processed twice (its first try failed after queueing its retries) queues its 503s
+    again, with other jitter: the same devices make the same retry id, so the sender sends once."""
+    _, body = post_push(world, demo_app, {"to": "/topics/news", "data": {}}, lambda_context)
+    run_fanout(world, aws, lambda_context)
+    (message,) = [DeliveryMessage.model_validate(b) for b in bodies(drain(aws["sqs"], world["queues"]["DeliveryQueue"]))]
+    soon = float(pushgate.repository.get_push(body["id"]).created_at + 5)
+    failing = RecordingTransport(script={ENDPOINTS[0]: OutcomeKind.RETRY, ENDPOINTS[2]: OutcomeKind.RETRY})
+    queued = []
+    for jitter in (0.1, 0.9):
+        retries = RecordingQueue()
+        DeliveryService(pushgate.repository, retries, RecordingQueue(), failing, clock=lambda: soon, jitter=lambda: jitter).process(message)
+        (retry, _), = retries.sent
+        queued.append(retry)
+    assert queued[0].not_before != queued[1].not_before and queued[0].batch_id == queued[1].batch_id
+    assert sorted(target.token for target in queued[0].devices) == sorted([ENDPOINTS[0], ENDPOINTS[2]])

@@ -3,6 +3,7 @@ targets, and the messages that carry it through the fan-out and delivery queues.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -211,6 +212,14 @@ class FanoutMessage(BaseModel):
     push_id: str
     app_id: str
     target: Target
+
+
+def batch_id(prefix: str, devices: list[DeliveryTarget]) -> str:
+    """A delivery batch's id: what made it (`prefix`) and which devices it holds. Work done again
+    that holds the same devices makes the same id, which the sender's idempotency drops; work
+    done again that holds other devices makes a new one, never taken for sent."""
+    members = hashlib.sha256(",".join(device.token_hash for device in devices).encode()).hexdigest()[:16]
+    return f"{prefix}-{members}"
 
 
 class DeliveryMessage(BaseModel):

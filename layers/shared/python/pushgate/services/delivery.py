@@ -28,7 +28,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from pushgate.delivery.outcomes import ALARMING, DeliveryOutcome, OutcomeKind
 from pushgate.models import SubscriptionStatus
 from pushgate.observability import logger, metrics
-from pushgate.pushes import DeliveryMessage, DeliveryTarget, Push
+from pushgate.pushes import DeliveryMessage, DeliveryTarget, Push, batch_id
 from pushgate.queues import MAX_DELAY_SECONDS, Queue
 from pushgate.repository import Repository
 
@@ -192,6 +192,6 @@ class DeliveryService:
         now = int(self._clock())
         for when, targets in sorted(retry_at.items()):
             retry = message.model_copy(
-                update={"devices": targets, "attempt": message.attempt + 1, "not_before": when, "batch_id": f"{message.batch_id}.{message.attempt + 1}.{when}"}
+                update={"devices": targets, "attempt": message.attempt + 1, "not_before": when, "batch_id": batch_id(f"{message.batch_id}.{message.attempt + 1}", targets)}
             )
             self._delivery.send([retry], delay_seconds=min(MAX_DELAY_SECONDS, max(0, when - now)))

@@ -21,7 +21,7 @@ from pushgate import keyspace
 from pushgate.identifiers import token_hash
 from pushgate.models import Device, DeviceType
 from pushgate.pagination import decode_cursor, encode_cursor
-from pushgate.pushes import DeliveryMessage, DeliveryTarget, FanoutMessage, Push, Target, TargetKind
+from pushgate.pushes import DeliveryMessage, DeliveryTarget, FanoutMessage, Push, Target, TargetKind, batch_id
 from pushgate.queues import Queue
 from pushgate.repository import Repository
 
@@ -66,14 +66,6 @@ def _from_edge(edge: dict, topic: str) -> DeliveryTarget:
     )
 
 
-def _batch_id(work_id: str, devices: list[DeliveryTarget]) -> str:
-    """Named by its work and by which devices it holds: a retried fan-out that reads the same
-    devices makes the same batches (the sender drops the copies); one that reads a page changed
-    meanwhile makes new batches where they differ, sent again rather than taken for done."""
-    members = hashlib.sha256(",".join(device.token_hash for device in devices).encode()).hexdigest()[:16]
-    return f"{work_id}-{members}"
-
-
 class FanoutService:
     def __init__(
         self,
@@ -104,7 +96,7 @@ class FanoutService:
         unsupported = len(expansion.targets) - len(deliverable)  # FCM/APNs senders come later
         work_id = hashlib.sha256(message.target.model_dump_json().encode()).hexdigest()[:16]
         chunks = [deliverable[start : start + DEVICES_PER_DELIVERY] for start in range(0, len(deliverable), DEVICES_PER_DELIVERY)]
-        batches = [DeliveryMessage(push_id=push.push_id, app_id=push.app_id, batch_id=_batch_id(work_id, chunk), devices=chunk) for chunk in chunks]
+        batches = [DeliveryMessage(push_id=push.push_id, app_id=push.app_id, batch_id=batch_id(work_id, chunk), devices=chunk) for chunk in chunks]
         self._delivery.send(batches)
         self._fanout.send([FanoutMessage(push_id=push.push_id, app_id=push.app_id, target=target) for target in expansion.next_targets])
         # Counted last and in one write: a retry after a failure above redoes the sends (which the

@@ -242,7 +242,7 @@ def test_5xx_backs_off_then_dead_letters_after_the_last_attempt(world, aws, push
     delays = []
     while True:
         retries, dead = RecordingQueue(), RecordingQueue()
-        DeliveryService(pushgate.repository, retries, dead, failing, clock=lambda: soon, jitter=lambda: 0.0).process(message)
+        DeliveryService(pushgate.repository, retries, dead, failing, clock=lambda: soon, jitter=lambda _retry: 0.0).process(message)
         if not retries.sent:
             break
         (message, delay), = retries.sent
@@ -431,7 +431,7 @@ def test_a_redriven_dead_letter_starts_its_retries_afresh(world, aws, pushgate, 
     (dead_letter, _), = dead.sent
     assert dead_letter.dead_letter_reason == "retry"
     retries = RecordingQueue()
-    DeliveryService(pushgate.repository, retries, RecordingQueue(), RecordingTransport(script={ENDPOINTS[0]: OutcomeKind.RETRY}), clock=lambda: soon, jitter=lambda: 0.0).process(dead_letter)
+    DeliveryService(pushgate.repository, retries, RecordingQueue(), RecordingTransport(script={ENDPOINTS[0]: OutcomeKind.RETRY}), clock=lambda: soon, jitter=lambda _retry: 0.0).process(dead_letter)
     (retry, delay), = retries.sent
     assert (retry.attempt, retry.dead_letter_reason, delay) == (1, None, 10)
     assert push_status(world, demo_app, body["id"], lambda_context)["push"]["counts"]["pending"] == 1
@@ -531,17 +531,17 @@ def test_the_writes_after_the_sends_run_side_by_side(world, aws, pushgate, demo_
 
 def test_a_retry_queued_again_by_a_retried_batch_keeps_its_id(world, aws, pushgate, demo_app, lambda_context) -> None:  # noqa: ANN001
     """A batch processed twice (its first try failed after queueing its retries) queues its 503s
-    again, with other jitter: the same devices make the same retry id, so the sender sends once."""
+    again, seconds later: the same retry messages, which the sender then sends once."""
     _, body = post_push(world, demo_app, {"to": "/topics/news", "data": {}}, lambda_context)
     run_fanout(world, aws, lambda_context)
     (message,) = [DeliveryMessage.model_validate(b) for b in bodies(drain(aws["sqs"], world["queues"]["DeliveryQueue"]))]
     soon = float(pushgate.repository.get_push(body["id"]).created_at + 5)
     failing = RecordingTransport(script={ENDPOINTS[0]: OutcomeKind.RETRY, ENDPOINTS[2]: OutcomeKind.RETRY})
-    queued = []
-    for jitter in (0.1, 0.9):
+    tries = []
+    for clock in (soon, soon + 3):
         retries = RecordingQueue()
-        DeliveryService(pushgate.repository, retries, RecordingQueue(), failing, clock=lambda: soon, jitter=lambda: jitter).process(message)
-        (retry, _), = retries.sent
-        queued.append(retry)
-    assert queued[0].not_before != queued[1].not_before and queued[0].batch_id == queued[1].batch_id
-    assert sorted(target.token for target in queued[0].devices) == sorted([ENDPOINTS[0], ENDPOINTS[2]])
+        DeliveryService(pushgate.repository, retries, RecordingQueue(), failing, clock=lambda clock=clock: clock).process(message)
+        tries.append(sorted((retry.batch_id, [t.token for t in retry.devices], retry.not_before) for retry, _ in retries.sent))
+    assert [(batch, tokens) for batch, tokens, _ in tries[0]] == [(batch, tokens) for batch, tokens, _ in tries[1]]
+    assert [when + 3 for _, _, when in tries[0]] == [when for _, _, when in tries[1]]
+    assert sorted(token for _, tokens, _ in tries[0] for token in tokens) == sorted([ENDPOINTS[0], ENDPOINTS[2]])

@@ -15,7 +15,7 @@ raise would make SQS redeliver the batch and every message in it would be sent a
 
 from __future__ import annotations
 
-import random
+import hashlib
 import threading
 import time
 from collections import Counter, defaultdict
@@ -40,6 +40,13 @@ BOOKKEEPING_THREADS = 10  # botocore's default connection pool holds ten connect
 T = TypeVar("T")
 
 
+def _jitter_for(retry: str) -> float:
+    """Backoff jitter in [0, 1), drawn from the retry itself (batch, attempt, device): it spreads
+    devices and attempts apart as a random draw would, and a batch processed twice groups and
+    names its retries the same, so the sender sends them once."""
+    return int.from_bytes(hashlib.sha256(retry.encode()).digest()[:4], "big") / 2**32
+
+
 class Transport(Protocol):
     def send(self, push: Push, targets: Sequence[DeliveryTarget], ttl: int) -> list[DeliveryOutcome]:
         """One outcome per target, in order."""
@@ -54,7 +61,7 @@ class DeliveryService:
         dead_letter_queue: Queue,
         transport: Transport,
         clock: Callable[[], float] = time.time,
-        jitter: Callable[[], float] = random.random,
+        jitter: Callable[[str], float] | None = None,
         success_stamp_seconds: int = SUCCESS_STAMP_WINDOW_SECONDS,
         bookkeeping_threads: int = BOOKKEEPING_THREADS,
     ) -> None:
@@ -63,7 +70,7 @@ class DeliveryService:
         self._dead_letters = dead_letter_queue
         self._transport = transport
         self._clock = clock
-        self._jitter = jitter
+        self._jitter = jitter or _jitter_for
         self._stamp_window = success_stamp_seconds
         # Kept for the container's life; boto3 clients are safe to share between threads.
         self._bookkeeping = ThreadPoolExecutor(max_workers=bookkeeping_threads, thread_name_prefix="bookkeeping")
@@ -114,7 +121,7 @@ class DeliveryService:
                 continue
             writes.append((self._repository.record_delivery_failure, (message.app_id, target.token_hash, now)))
             if outcome.retryable and message.attempt + 1 < MAX_ATTEMPTS:
-                retry_at[self._next_attempt_at(message.attempt, outcome, now)].append(target)
+                retry_at[self._next_attempt_at(message, target, outcome, now)].append(target)
                 continue
             counts["failed"] += 1
             if outcome.alarm:
@@ -182,11 +189,11 @@ class DeliveryService:
         keys = (device.keys.p256dh, device.keys.auth) if device.keys else (None, None)
         return keys == (target.p256dh, target.auth)
 
-    def _next_attempt_at(self, attempt: int, outcome: DeliveryOutcome, now: int) -> int:
+    def _next_attempt_at(self, message: DeliveryMessage, target: DeliveryTarget, outcome: DeliveryOutcome, now: int) -> int:
         if outcome.retry_after is not None:
             return now + int(outcome.retry_after + 0.999)  # never early
-        backoff = BACKOFF_BASE_SECONDS * (2**attempt)
-        return now + int(backoff * (1 + self._jitter()))
+        backoff = BACKOFF_BASE_SECONDS * (2**message.attempt)
+        return now + int(backoff * (1 + self._jitter(f"{message.batch_id}.{message.attempt}.{target.token_hash}")))
 
     def _requeue(self, message: DeliveryMessage, retry_at: dict[int, list[DeliveryTarget]]) -> None:
         now = int(self._clock())

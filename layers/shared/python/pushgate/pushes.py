@@ -45,6 +45,7 @@ class Target(BaseModel):
     user_id: str | None = None
     cursor: str | None = None  # where a topic's expansion continues
     key_range: tuple[int, int] | None = None  # the part of a big topic this is (pushgate.keyspace)
+    subscribers: int | None = None  # the topic's count when it was cut: its parts are cut alike, without reading it again
     # The topics listed before this one in the same push. A device already subscribed to one of
     # them when the push was made gets the push through that topic, so once (CONTRACT §7).
     earlier_topics: tuple[str, ...] = ()

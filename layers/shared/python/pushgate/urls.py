@@ -10,6 +10,8 @@ import functools
 from dataclasses import dataclass
 from urllib.parse import SplitResult
 
+DEFAULT_PORTS = {"https": 443, "http": 80}
+
 
 @dataclass(frozen=True, slots=True)
 class Authority:

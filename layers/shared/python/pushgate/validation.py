@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from pushgate.errors import FieldMissing, FieldTooLong, InvalidAuthSecret, InvalidEndpoint, InvalidP256dh, InvalidValue
-from pushgate.urls import authority
+from pushgate.urls import DEFAULT_PORTS, authority
 
 MAX_ENDPOINT_LENGTH = 1024
 MAX_KEY_FIELD_LENGTH = 255
@@ -107,14 +107,14 @@ def _authority_problem(policy: EndpointPolicy, scheme: str, netloc: str) -> str 
         parsed = authority(scheme, netloc)
     except ValueError:
         return _UNPARSEABLE
-    scheme, host, port = parsed.scheme, (parsed.hostname or "").lower(), parsed.port
+    scheme, host, port = parsed.scheme, parsed.hostname or "", parsed.port
     if not host or parsed.has_user_info:
         return _NO_HOST_OR_FRAGMENT_OR_USER_INFO
-    if scheme == "https" and port in (None, 443) and _is_push_service(host):
+    if scheme == "https" and port in (None, DEFAULT_PORTS["https"]) and _is_push_service(host):
         return None
     for extra in policy.extra_hosts:
-        if host == extra.host and scheme in ("https", "http"):
-            default_port = 443 if scheme == "https" else 80
+        if host == extra.host and scheme in DEFAULT_PORTS:
+            default_port = DEFAULT_PORTS[scheme]
             if (port or default_port) == (extra.port or default_port):
                 return None
     return "not a known push service"

@@ -33,11 +33,10 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from pushgate.delivery.http1 import PushResponse, ResponseParser, request_bytes
-from pushgate.urls import authority
+from pushgate.urls import DEFAULT_PORTS, authority
 
 MAX_IDLE_SECONDS = 30.0  # drop pooled connections idle longer than this: servers and NATs time them out silently
 
-_DEFAULT_PORTS = {"https": 443, "http": 80}
 _READ_SIZE = 65536
 
 Origin = tuple[str, str, int]  # scheme, host, port
@@ -77,14 +76,14 @@ def _prepare(request: OutgoingRequest) -> tuple[Origin, bytes]:
     parts = urlsplit(request.url)
     url_authority = authority(parts.scheme, parts.netloc)
     scheme, hostname, explicit_port = url_authority.scheme, url_authority.hostname, url_authority.port
-    if scheme not in _DEFAULT_PORTS or not hostname:
+    if scheme not in DEFAULT_PORTS or not hostname:
         raise ValueError("only absolute http(s) URLs can be posted to")
     host_header = f"[{hostname}]" if ":" in hostname else hostname
     if explicit_port:
         host_header += f":{explicit_port}"
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     wire = request_bytes(target, host_header, request.headers, request.body)
-    return (scheme, hostname, explicit_port or _DEFAULT_PORTS[scheme]), wire
+    return (scheme, hostname, explicit_port or DEFAULT_PORTS[scheme]), wire
 
 
 class _Connection:

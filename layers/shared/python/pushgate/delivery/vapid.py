@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from pushgate.delivery.errors import ConfigurationError
-from pushgate.urls import authority
+from pushgate.urls import DEFAULT_PORTS, authority
 from pushgate.validation import b64url_encode
 
 TOKEN_LIFETIME = 12 * 3600  # RFC 8292 §2 allows 24 h; 12 h leaves room for clock skew
@@ -68,11 +68,10 @@ def load_private_key(pem: str | bytes) -> ec.EllipticCurvePrivateKey:
 def origin_of(endpoint: str) -> str:
     """`aud` for an endpoint: its origin, scheme://host[:port], no path, no trailing slash (RFC 8292 §2)."""
     parts = authority(*urlsplit(endpoint)[:2])
-    scheme, host, port = parts.scheme, (parts.hostname or "").lower(), parts.port
+    scheme, host, port = parts.scheme, parts.hostname or "", parts.port
     if ":" in host:
         host = f"[{host}]"
-    default_port = {"https": 443, "http": 80}.get(scheme)
-    return f"{scheme}://{host}" if port in (None, default_port) else f"{scheme}://{host}:{port}"
+    return f"{scheme}://{host}" if port in (None, DEFAULT_PORTS.get(scheme)) else f"{scheme}://{host}:{port}"
 
 
 @dataclass(frozen=True)

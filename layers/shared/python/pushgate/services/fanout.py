@@ -120,8 +120,11 @@ class FanoutService:
             devices = self._repository.user_devices(app_id, target.user_id or "")
             return Expansion([_from_device(d) for d in devices if d.active], unreachable=0)
         topic = target.topic or ""
-        if target.cursor is None and (parts := self._parts(app_id, topic, target.key_range or keyspace.WHOLE)):
-            return Expansion([], unreachable=0, next_targets=tuple(target.model_copy(update={"key_range": part}) for part in parts))
+        if target.cursor is None:
+            subscribers = target.subscribers if target.subscribers is not None else self._repository.topic_subscriber_count(app_id, topic)
+            if parts := self._parts(subscribers, target.key_range or keyspace.WHOLE):
+                cut = [target.model_copy(update={"key_range": part, "subscribers": subscribers}) for part in parts]
+                return Expansion([], unreachable=0, next_targets=tuple(cut))
         between = keyspace.sort_key_bounds(target.key_range) if target.key_range else None
         edges, last = self._repository.topic_page(app_id, topic, self._page_size, decode_cursor(target.cursor), between)
         next_targets = (target.model_copy(update={"cursor": encode_cursor(last)}),) if last else ()
@@ -137,9 +140,9 @@ class FanoutService:
             targets = [t for t in targets if t.token_hash not in reached]
         return Expansion(targets, unreachable=0, next_targets=next_targets)
 
-    def _parts(self, app_id: str, topic: str, key_range: keyspace.KeyRange) -> list[keyspace.KeyRange]:
+    def _parts(self, subscribers: int, key_range: keyspace.KeyRange) -> list[keyspace.KeyRange]:
         """The parts to cut this range of a topic into, or none if it is small enough to read."""
-        expected = self._repository.topic_subscriber_count(app_id, topic) * keyspace.share(key_range)
+        expected = subscribers * keyspace.share(key_range)
         if expected <= self._part_size:
             return []
         parts = keyspace.split(key_range, min(self._max_parts, math.ceil(expected / self._part_size)))

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from pushgate.delivery import keepalive
 from pushgate.delivery.http1 import PushResponse
 from pushgate.delivery.keepalive import KeepAliveTransport, OutgoingRequest
 from pushgate.delivery.outcomes import OutcomeKind
@@ -82,6 +83,42 @@ def test_the_requests_are_taken_from_the_iterable_only_as_slots_free_up() -> Non
 
     assert [result.status_code for result in results] == [201] * 4  # type: ignore[union-attr]
     assert answered_when_taken == [0, 1, 2, 3]
+
+
+def test_the_free_slots_are_taken_as_one_wave_before_any_request_is_written(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Encrypting a wave, then writing it, cost less CPU than interleaving the two per request.
+    events: list[str] = []
+    begin = keepalive._Batch.begin
+
+    def recording_begin(batch: keepalive._Batch, request: OutgoingRequest) -> None:
+        events.append("write")
+        begin(batch, request)
+
+    monkeypatch.setattr(keepalive._Batch, "begin", recording_begin)
+    with loopback_push_service() as service:
+
+        def requests() -> Iterator[OutgoingRequest]:
+            for i in range(5):
+                events.append("take")
+                yield OutgoingRequest(f"http://127.0.0.1:{service.port}/push/{i}", b"")
+
+        results = KeepAliveTransport(3).post_many(requests(), timeout=TIMEOUT)
+
+    assert [result.status_code for result in results] == [201] * 5  # type: ignore[union-attr]
+    assert events[:6] == ["take"] * 3 + ["write"] * 3
+    assert events.count("take") == events.count("write") == 5
+
+
+def test_a_wave_that_ends_at_once_does_not_end_the_batch() -> None:
+    # Requests refused before any network step leave their slots free at once: the next wave fills them.
+    with loopback_push_service() as service:
+        unsafe = [OutgoingRequest(f"http://127.0.0.1:{service.port}/push/x y", b"") for _ in range(2)]
+        fine = [OutgoingRequest(f"http://127.0.0.1:{service.port}/push/{i}", b"") for i in range(2)]
+
+        results = KeepAliveTransport(2).post_many(iter(unsafe + fine), timeout=TIMEOUT)
+
+    assert [type(result) for result in results[:2]] == [ValueError, ValueError]
+    assert [result.status_code for result in results[2:]] == [201, 201]  # type: ignore[union-attr]
 
 
 @pytest.fixture

@@ -162,8 +162,8 @@ class WebPushClient:
         requested: list[tuple[int, str, str]] = []  # (index in batch, endpoint_id, origin) per request
 
         def requests() -> Iterator[OutgoingRequest]:
-            # Consumed lazily by the transport: each message is encrypted when a slot frees up,
-            # while the answers to the others are on their way.
+            # Consumed lazily by the transport: messages are encrypted when slots free up, while
+            # the answers to the others are on their way.
             for index, delivery in enumerate(batch):
                 prepared = self._prepare(delivery)
                 if isinstance(prepared, DeliveryOutcome):

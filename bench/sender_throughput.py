@@ -6,6 +6,9 @@ simulated push-service round trip. Variants alternate in rounds and each keeps i
 so load from elsewhere on the machine does not favour one. Target (issue): send_many >= 4x the
 plain loop at 0 ms and >= 40x at 50 ms.
 
+send_many gets one delivery message's devices per call (50), as the sender does within an
+invocation: it sends message by message, and waits for a message's answers before the next.
+
     .venv/bin/python bench/sender_throughput.py [--concurrency 50] [--seconds 2.5] [--rounds 2]
 """
 
@@ -32,6 +35,7 @@ from pushgate.delivery.keepalive import KeepAliveTransport  # noqa: E402
 from pushgate.delivery.requests_session import new_requests_session  # noqa: E402
 from pushgate.delivery.vapid import VapidSigner, origin_of  # noqa: E402
 from pushgate.delivery.webpush import Delivery, WebPushClient  # noqa: E402
+from pushgate.services.fanout import DEVICES_PER_DELIVERY  # noqa: E402
 from pushgate.validation import EndpointPolicy  # noqa: E402
 from pushgate.wiring import SENDER_CONCURRENCY  # noqa: E402
 
@@ -119,7 +123,7 @@ def variants(
 
     def many(client: WebPushClient) -> Callable[[int], int]:
         def run(start: int) -> int:
-            batch = concurrency * 8
+            batch = DEVICES_PER_DELIVERY
             outcomes = client.send_many([deliveries[(start + i) % SUBSCRIPTIONS] for i in range(batch)])
             assert all(outcome.kind == "sent" for outcome in outcomes), {outcome.kind for outcome in outcomes}
             return batch
@@ -133,7 +137,7 @@ def variants(
     send_async, close = pywebpush_async_path(service, keys, signer.header(origin_of(endpoints[0])), concurrency)
 
     def pywebpush_async(start: int) -> int:
-        batch = concurrency * 8
+        batch = DEVICES_PER_DELIVERY
         send_async(range(start, start + batch))
         return batch
 

@@ -185,12 +185,12 @@ def test_bad_stored_keys_are_an_invalid_subscription_and_no_request(keys) -> Non
 
 
 def test_binascii_errors_from_key_decoding_count_as_invalid_keys(monkeypatch: pytest.MonkeyPatch) -> None:
-    from pushgate.delivery import encryption
+    import pywebpush
 
-    def broken(value: str) -> bytes:
+    def broken(value: bytes) -> bytes:
         raise binascii.Error("Incorrect padding")
 
-    monkeypatch.setattr(encryption, "b64url_decode", broken)
+    monkeypatch.setattr(pywebpush.base64, "urlsafe_b64decode", broken)
     session = FakeSession()
     assert make_client(session).send(Browser().delivery()).kind is OutcomeKind.INVALID_SUBSCRIPTION
     assert session.posts == []

@@ -39,7 +39,7 @@ SUFFIX_PUSH_HOSTS = ("notify.windows.com", "push.apple.com")  # Edge on Windows 
 TOPIC_NAME = re.compile(r"^[a-zA-Z0-9\-_.]{1,100}$")
 
 _PRINTABLE_ASCII = re.compile(r"^[\x21-\x7e]+$")
-_BASE64URL = re.compile(r"^[A-Za-z0-9_-]+={0,2}$")
+BASE64URL = re.compile(r"^[A-Za-z0-9_-]+={0,2}$")
 
 
 @dataclass(frozen=True)
@@ -130,7 +130,7 @@ def _is_push_service(host: str) -> bool:
 
 def b64url_decode(value: str) -> bytes:
     """Strict base64url with optional padding; raises ValueError on anything else."""
-    if not _BASE64URL.match(value):
+    if not BASE64URL.match(value):
         raise ValueError("not base64url")
     stripped = value.rstrip("=")
     try:

@@ -177,9 +177,9 @@ class KeepAliveTransport:
         it was encrypted cost about 0.4x the encryption's CPU more per delivery (bench/sender_cpu.py,
         batches of 50: 1.83x against 1.41x), with sends, wake-ups and encryption interleaved one by
         one. The sender's batches fit in one wave, and a wave's last request leaves when it would
-        have anyway. Batches longer than `concurrency` refill more slots at once, so their first
-        requests wait longer: 45x against 49x the plain pywebpush loop at 50 ms in
-        bench/sender_throughput.py, which sends 400 per call.
+        have anyway. Calls with more requests than `concurrency` refill more slots at once, so
+        their first requests wait longer: 45x against 49x the plain pywebpush loop at 50 ms
+        (bench/sender_throughput.py with 400 requests a call).
         """
         connect_timeout, read_timeout = _split_timeout(timeout)
         slots = max(1, min(concurrency or self.pool_size, self.pool_size))

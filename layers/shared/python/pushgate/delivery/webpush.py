@@ -92,6 +92,9 @@ class Delivery:
             payload = bytes(self.payload)
         else:
             raise InvalidValue("payload", "must be bytes or text")
+        if not payload:
+            # pywebpush refuses to encrypt nothing, and every pushgate push has a JSON payload.
+            raise InvalidValue("payload", "must not be empty")
         if len(payload) > MAX_PLAINTEXT_BYTES:
             raise PayloadTooLarge(len(payload), MAX_PLAINTEXT_BYTES)
         # Frozen dataclass: normalise in place once, so sending never has to.

@@ -26,3 +26,11 @@ def test_every_sqs_consumer_has_time_for_a_message_and_its_queue_outwaits_the_fu
 def test_the_senders_figure_covers_its_slowest_send() -> None:
     # Sends run at once; an endpoint's host may be tried over IPv6 and then IPv4.
     assert SENDER_MESSAGE_SECONDS >= 2 * MAX_CONNECT_TIMEOUT + MAX_READ_TIMEOUT + 5
+
+
+def test_every_sqs_consumer_has_a_bounded_concurrency() -> None:
+    # Unbounded, SQS scales a consumer to hundreds of functions: the sender would open that many
+    # connection pools to the same push services, and a big topic's fan-out parts would all read
+    # one DynamoDB partition at once.
+    for source in sqs_event_sources():
+        assert source.maximum_concurrency is not None and 2 <= source.maximum_concurrency <= 50, source.function

@@ -5,9 +5,11 @@ the sender: encryption, endpoint re-check, VAPID header lookup, HTTP and the eve
 reference is http_ece.encrypt with a fresh ECDH key per message (fresh key, ECDH, HKDF, AES-GCM),
 the library pywebpush encrypts with. Target (issue): the client <= 2x encryption alone.
 
-The variants take turns batch by batch (50 messages, one SQS message's worth), not run by run,
-so that load from other jobs on a shared machine hits each of them alike; each round's ratio
-compares CPU spent in the same stretch of time.
+The variants take turns batch by batch (250 deliveries: one invocation of the deployed sender, 5
+SQS messages of 50), not run by run, so that load from other jobs on a shared machine hits each
+of them alike; each round's ratio compares CPU spent in the same stretch of time. The client
+sends the messages one after the other, or side by side on threads of their own with one
+SendingLoop for their requests, as the deployed sender does (pushgate.sqs side_by_side).
 
     .venv/bin/python bench/sender_cpu.py [--deliveries 1500] [--concurrency 50] [--rounds 5]
 """
@@ -20,6 +22,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "layers" / "shared" / "python"))
@@ -32,14 +35,16 @@ from sender_throughput import PAYLOAD, SUBJECT, SUBSCRIPTIONS, TTL, browser_keys
 
 from pushgate.delivery.encryption import ReceiverKeys, encrypt  # noqa: E402
 from pushgate.delivery.keepalive import KeepAliveTransport  # noqa: E402
+from pushgate.delivery.sending_loop import SendingLoop  # noqa: E402
 from pushgate.delivery.requests_session import new_requests_session  # noqa: E402
 from pushgate.delivery.vapid import VapidSigner, origin_of  # noqa: E402
 from pushgate.delivery.webpush import Delivery, WebPushClient  # noqa: E402
 from pushgate.validation import EndpointPolicy, b64url_decode  # noqa: E402
-from pushgate.wiring import SENDER_CONCURRENCY  # noqa: E402
+from pushgate.services.fanout import DEVICES_PER_DELIVERY  # noqa: E402
+from pushgate.wiring import SENDER_CONCURRENCY, SENDER_MESSAGES_AT_ONCE  # noqa: E402
 
 REFERENCE = "RFC 8291 encryption alone (http_ece, fresh key)"
-BATCH = 50  # devices per delivery message (pushgate.pushes), so a sender's unit of work
+BATCH = DEVICES_PER_DELIVERY * SENDER_MESSAGES_AT_ONCE  # one invocation of the deployed sender
 
 Variant = Callable[[range], None]
 
@@ -80,18 +85,35 @@ def main() -> None:
         clients = {name: WebPushClient(signer, policy, concurrency=concurrency, session=session) for name, session in sessions.items()}
         pywebpush_async, close_pywebpush_async = pywebpush_async_path(service, keys, signer.header(origin_of(service.url(0))), concurrency)
 
+        def messages(batch: range) -> list[range]:
+            return [batch[k : k + DEVICES_PER_DELIVERY] for k in range(0, len(batch), DEVICES_PER_DELIVERY)]
+
         def sending(client: WebPushClient, workers: int | None = None) -> Variant:
-            def run(batch: range) -> None:
-                outcomes = client.send_many([deliveries[i % SUBSCRIPTIONS] for i in batch], max_workers=workers)
+            def send_message(message: range) -> None:
+                outcomes = client.send_many([deliveries[i % SUBSCRIPTIONS] for i in message], max_workers=workers)
                 assert all(outcome.kind == "sent" for outcome in outcomes)
 
+            def run(batch: range) -> None:
+                for message in messages(batch):
+                    send_message(message)
+
+            run.send_message = send_message  # type: ignore[attr-defined]
             return run
+
+        threads = ThreadPoolExecutor(max_workers=SENDER_MESSAGES_AT_ONCE)
+        pooled = WebPushClient(signer, policy, concurrency=concurrency, session=SendingLoop(KeepAliveTransport(concurrency * SENDER_MESSAGES_AT_ONCE)))
+        send_pooled = sending(pooled).send_message  # type: ignore[attr-defined]
+
+        def side_by_side(batch: range) -> None:
+            list(threads.map(send_pooled, messages(batch)))
 
         variants: dict[str, Variant] = {
             REFERENCE: http_ece_alone,
             "  same, pushgate.delivery.encryption (pywebpush)": our_encryption_alone,
             "  same, pywebpush.WebPusher.encode": pywebpush_encoding_alone,
-            **{f"client send_many, {name}": sending(client) for name, client in clients.items()},
+            "client send_many, keep-alive transport, one message at a time": sending(clients["keep-alive transport"]),
+            f"client send_many, {SENDER_MESSAGES_AT_ONCE} messages side by side, one SendingLoop (deployed)": side_by_side,
+            "client send_many, requests session, one message at a time": sending(clients["requests session"]),
             # One request in flight at a time, like the reference loop: what overlapping saves.
             "client one at a time, keep-alive transport": sending(clients["keep-alive transport"], workers=1),
             "pywebpush send_async, one aiohttp session": pywebpush_async,
@@ -119,7 +141,7 @@ def main() -> None:
     print("sender process CPU per message (median round); multiple of encryption alone in the same round: best, median, worst")
     for name in variants:
         spread = sorted(ratios[name])
-        print(f"  {name:50s} {statistics.median(per_message[name]):6.0f} us   x{spread[0]:.2f}  x{statistics.median(spread):.2f}  x{spread[-1]:.2f}")
+        print(f"  {name:72s} {statistics.median(per_message[name]):6.0f} us   x{spread[0]:.2f}  x{statistics.median(spread):.2f}  x{spread[-1]:.2f}")
 
 
 if __name__ == "__main__":

@@ -6,8 +6,10 @@ simulated push-service round trip. Variants alternate in rounds and each keeps i
 so load from elsewhere on the machine does not favour one. Target (issue): send_many >= 4x the
 plain loop at 0 ms and >= 40x at 50 ms.
 
-send_many gets one delivery message's devices per call (50), as the sender does within an
-invocation: it sends message by message, and waits for a message's answers before the next.
+send_many gets one delivery message's devices per call (50), as the sender does for each
+message. "one message at a time" is an invocation with one message; "5 messages side by side" is
+a full invocation of the deployed sender (its BatchSize): each message on a thread of its own,
+their requests sent by one SendingLoop (functions/webpush_sender, pushgate.sqs side_by_side).
 
     .venv/bin/python bench/sender_throughput.py [--concurrency 50] [--seconds 2.5] [--rounds 2]
 """
@@ -21,6 +23,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "layers" / "shared" / "python"))
@@ -32,12 +35,13 @@ from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
 from fake_push_service import FakePushService  # noqa: E402
 
 from pushgate.delivery.keepalive import KeepAliveTransport  # noqa: E402
+from pushgate.delivery.sending_loop import SendingLoop  # noqa: E402
 from pushgate.delivery.requests_session import new_requests_session  # noqa: E402
 from pushgate.delivery.vapid import VapidSigner, origin_of  # noqa: E402
 from pushgate.delivery.webpush import Delivery, WebPushClient  # noqa: E402
 from pushgate.services.fanout import DEVICES_PER_DELIVERY  # noqa: E402
 from pushgate.validation import EndpointPolicy  # noqa: E402
-from pushgate.wiring import SENDER_CONCURRENCY  # noqa: E402
+from pushgate.wiring import SENDER_CONCURRENCY, SENDER_MESSAGES_AT_ONCE  # noqa: E402
 
 SUBJECT = "mailto:ops@example.com"
 SUBSCRIPTIONS = 200
@@ -130,6 +134,16 @@ def variants(
 
         return run
 
+    def side_by_side(client: WebPushClient) -> Callable[[int], int]:
+        threads = ThreadPoolExecutor(max_workers=SENDER_MESSAGES_AT_ONCE)
+        send_one_message = many(client)
+
+        def run(start: int) -> int:
+            starts = [start + k * DEVICES_PER_DELIVERY for k in range(SENDER_MESSAGES_AT_ONCE)]
+            return sum(threads.map(send_one_message, starts))
+
+        return run
+
     policy = EndpointPolicy.from_setting((f"127.0.0.1:{service.port}",))
     sessions = {"keep-alive transport": KeepAliveTransport(concurrency), "requests session": new_requests_session(concurrency)}
     signer = VapidSigner(pem, SUBJECT)
@@ -141,8 +155,14 @@ def variants(
         send_async(range(start, start + batch))
         return batch
 
-    named = {f"send_many, {name}": many(client) for name, client in clients.items()}
-    return {PLAIN_LOOP: plain_loop, **named, "pywebpush send_async, aiohttp": pywebpush_async}, close
+    pooled = WebPushClient(signer, policy, concurrency=concurrency, session=SendingLoop(KeepAliveTransport(concurrency * SENDER_MESSAGES_AT_ONCE)))
+    named = {f"send_many, {name}, one message at a time": many(client) for name, client in clients.items()}
+    return {
+        PLAIN_LOOP: plain_loop,
+        f"send_many, {SENDER_MESSAGES_AT_ONCE} messages side by side, one SendingLoop (deployed)": side_by_side(pooled),
+        **named,
+        "pywebpush send_async, aiohttp": pywebpush_async,
+    }, close
 
 
 def main() -> None:
@@ -165,7 +185,7 @@ def main() -> None:
         print(f"\nsimulated push-service round trip {delay_ms} ms (load average {os.getloadavg()[0]:.1f})")
         for name, per_second in best.items():
             ratio = "" if name == PLAIN_LOOP else f"   x{per_second / best[PLAIN_LOOP]:.1f} the plain loop"
-            print(f"  {name:34s} {per_second:8.1f} deliveries/s{ratio}")
+            print(f"  {name:62s} {per_second:8.1f} deliveries/s{ratio}")
 
 
 if __name__ == "__main__":

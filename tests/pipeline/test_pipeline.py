@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,7 +73,7 @@ def sender(pushgate, queues, transport, clock=None, repository=None):  # noqa: A
     sqs = boto3.client("sqs")
     kwargs = {"clock": clock} if clock else {}
     service = DeliveryService(repository or pushgate.repository, Queue(sqs, queues["DeliveryQueue"]), Queue(sqs, queues["DeliveryDeadLetterQueue"]), transport, **kwargs)
-    return sqs_entry(DeliveryMessage, service.process, "[push_id, batch_id]", idempotency_store(TABLE_NAME, "test-sender"), SENDER_MESSAGE_SECONDS)
+    return sqs_entry(DeliveryMessage, service.process, "[push_id, batch_id]", idempotency_store(TABLE_NAME, "test-sender"), SENDER_MESSAGE_SECONDS, side_by_side=True)
 
 
 def run_fanout(world, aws, lambda_context) -> None:  # noqa: ANN001
@@ -545,3 +546,56 @@ def test_a_retry_queued_again_by_a_retried_batch_keeps_its_id(world, aws, pushga
     assert [(batch, tokens) for batch, tokens, _ in tries[0]] == [(batch, tokens) for batch, tokens, _ in tries[1]]
     assert [when + 3 for _, _, when in tries[0]] == [when for _, _, when in tries[1]]
     assert sorted(token for _, tokens, _ in tries[0] for token in tokens) == sorted([ENDPOINTS[0], ENDPOINTS[2]])
+
+
+def test_the_messages_of_one_invocation_are_sent_side_by_side(world, aws, pushgate, demo_app, lambda_context) -> None:  # noqa: ANN001
+    # Given a transport whose sends all wait until three of them are in progress at once
+    deliveries = one_message_per_endpoint(world, aws, demo_app, lambda_context)
+    meeting = threading.Barrier(3, timeout=10)
+
+    class Meeting(RecordingTransport):
+        def send(self, push, targets, ttl):  # noqa: ANN001, ANN201
+            meeting.wait()  # one message after the other never gets past this: BrokenBarrierError
+            return super().send(push, targets, ttl)
+
+    transport = Meeting()
+
+    # When one invocation gets the three messages
+    result = sender(pushgate, world["queues"], transport)(sqs_event(deliveries), lambda_context)
+
+    # Then all three were sent at the same time, and each once
+    assert result == {"batchItemFailures": []}
+    assert sorted(endpoint for _, endpoint, _ in transport.sent) == sorted(ENDPOINTS)
+
+
+def test_a_message_twice_in_one_invocation_is_sent_once(world, aws, pushgate, demo_app, lambda_context) -> None:  # noqa: ANN001
+    # Given the same delivery message twice in one event (SQS delivers at least once)
+    deliveries = one_message_per_endpoint(world, aws, demo_app, lambda_context)[:1]
+    started = threading.Event()
+    release = threading.Event()
+
+    class Slow(RecordingTransport):
+        def send(self, push, targets, ttl):  # noqa: ANN001, ANN201
+            started.set()
+            release.wait(timeout=10)  # the copy starts while the first is still sending
+            return super().send(push, targets, ttl)
+
+    transport = Slow()
+    handler = sender(pushgate, world["queues"], transport)
+    event = sqs_event(deliveries)
+    copy = {**event["Records"][0], "messageId": "copy-of-the-same-message"}
+    event["Records"].append(copy)
+
+    def release_once_both_started() -> None:
+        started.wait(timeout=10)
+        release.set()
+
+    threading.Thread(target=release_once_both_started).start()
+    result = handler(event, lambda_context)
+
+    # Then it was sent once: the copy met the first's in-progress record and goes back to SQS,
+    # where its next delivery finds the work done
+    assert len(transport.sent) == 1
+    assert len(result["batchItemFailures"]) == 1
+    assert handler(sqs_event(deliveries), lambda_context) == {"batchItemFailures": []}
+    assert len(transport.sent) == 1

@@ -1,14 +1,23 @@
 """What the SQS consumers share: Powertools batch processing (partial batch responses) and
-idempotency records in the shared table, so an SQS message delivered twice is processed once."""
+idempotency records in the shared table, so an SQS message delivered twice is processed once.
+A consumer whose messages mostly wait on the network can have an invocation's messages
+processed side by side, one thread each."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from collections.abc import Callable
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import (
+    AsyncBatchProcessor,
+    BatchProcessor,
+    EventType,
+    async_process_partial_response,
+    process_partial_response,
+)
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig, idempotent_function
 from pydantic import BaseModel
@@ -47,12 +56,17 @@ def sqs_entry(
     idempotency_key: str,
     store: DynamoDBPersistenceLayer,
     message_seconds: float,
+    side_by_side: bool = False,
 ):  # noqa: ANN201 - returns the Lambda entry point
     """The Lambda entry point of an SQS consumer. `idempotency_key` is a JMESPath over the message
     body naming what makes two messages the same work (e.g. "[push_id, batch_id]");
     `message_seconds` is the longest one message can take, and a message is only started with at
-    least that much of the invocation left."""
-    processor = BatchProcessor(event_type=EventType.SQS)
+    least that much of the invocation left.
+
+    With `side_by_side`, the invocation's messages are processed at the same time, each on a
+    thread of its own (Powertools' AsyncBatchProcessor), so that their network waits overlap;
+    `process` must then be safe to run on several threads at once. Each message still has
+    `message_seconds` to itself, and they all start at the invocation's start."""
     message_ms = int(message_seconds * 1000)
     config = IdempotencyConfig(event_key_jmespath=idempotency_key, expires_after_seconds=IDEMPOTENCY_RECORD_SECONDS, raise_on_no_idempotency_key=True)
 
@@ -69,12 +83,31 @@ def sqs_entry(
             raise NotEnoughTimeLeft(f"{remaining_ms} ms left, a message may need {message_ms} ms")
         handle(work=json.loads(record.body))
 
+    if not side_by_side:
+        processor = BatchProcessor(event_type=EventType.SQS)
+
+        def process_batch(event: dict[str, Any], context: Any) -> dict[str, Any]:
+            return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+
+    else:
+        concurrent_processor = AsyncBatchProcessor(event_type=EventType.SQS)
+
+        async def record_on_its_thread(record: SQSRecord, lambda_context: Any) -> None:
+            await asyncio.to_thread(record_handler, record, lambda_context)
+
+        def process_batch(event: dict[str, Any], context: Any) -> dict[str, Any]:
+            # Powertools configures the store on its first use and marks it configured before it
+            # has read the config: a second thread could then key a message by the whole body.
+            # Configured here, before any thread starts, the store is complete for all of them.
+            store.configure(config, f"{handle.__module__}.{handle.__qualname__}")
+            return async_process_partial_response(event=event, record_handler=record_on_its_thread, processor=concurrent_processor, context=context)
+
     @logger.inject_lambda_context(clear_state=True)
     @metrics.log_metrics
     @tracer.capture_lambda_handler(capture_response=False)
     def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         config.register_lambda_context(context)
-        return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+        return process_batch(event, context)
 
     return lambda_handler
 

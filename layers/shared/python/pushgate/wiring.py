@@ -95,12 +95,16 @@ def fanout_service() -> FanoutService:
     )
 
 
-SENDER_CONCURRENCY = 50
+SENDER_CONCURRENCY = 50  # requests in flight per delivery message (its 50 devices at once)
+# The sender's BatchSize in template.yaml (tests/pipeline/test_consumer_time.py holds them equal):
+# the messages of one invocation are processed side by side and their requests sent by one loop.
+SENDER_MESSAGES_AT_ONCE = 5
 # The longest one SQS message can take, so a consumer never starts one its timeout could cut off
 # (tests/pipeline/test_consumer_time.py holds these against template.yaml's timeouts).
 # Sender: its 50 sends run at once, so one connect per address family and one read at their
-# longest (delivery.webpush MAX_CONNECT_TIMEOUT, MAX_READ_TIMEOUT), then the writes that follow.
-SENDER_MESSAGE_SECONDS = 30
+# longest (delivery.webpush MAX_CONNECT_TIMEOUT, MAX_READ_TIMEOUT), then the writes that follow;
+# twice over, since its requests may have to wait for a batch of other messages' already in flight.
+SENDER_MESSAGE_SECONDS = 45
 # Fan-out: one page of 1,000 (one Query, or a Query per device for a later topic) and its batches.
 FANOUT_MESSAGE_SECONDS = 10
 
@@ -112,6 +116,7 @@ def delivery_service() -> DeliveryService:
     from aws_lambda_powertools.utilities import parameters
 
     from pushgate.delivery.keepalive import KeepAliveTransport
+    from pushgate.delivery.sending_loop import SendingLoop
     from pushgate.sender import ChannelTransport
     from pushgate.services.delivery import DeliveryService
 
@@ -121,7 +126,9 @@ def delivery_service() -> DeliveryService:
         read_secret=lambda name: parameters.get_parameter(name, decrypt=True, max_age=300),
         subject=config.vapid_subject,
         policy=core.subscriptions.policy,
-        session=KeepAliveTransport(pool_size=SENDER_CONCURRENCY),  # one pool per container, reused across batches
+        # One sending loop and connection pool per container, reused across invocations, with
+        # room for every request of an invocation's messages at once.
+        session=SendingLoop(KeepAliveTransport(pool_size=SENDER_CONCURRENCY * SENDER_MESSAGES_AT_ONCE)),
         concurrency=SENDER_CONCURRENCY,
     )
     return DeliveryService(

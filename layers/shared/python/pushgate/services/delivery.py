@@ -77,7 +77,8 @@ class DeliveryService:
         self._metrics_lock = threading.Lock()
 
     def process(self, message: DeliveryMessage) -> Counter[str]:
-        """Deliver a batch; returns the counts it added to the push."""
+        """Deliver a batch; returns the counts it added to the push. Safe to run for several
+        messages at once on threads of their own (the sender does: sqs_entry's side_by_side)."""
         counts: Counter[str] = Counter()
         push = self._repository.get_push(message.push_id)
         if push is None or not message.devices:
@@ -141,15 +142,16 @@ class DeliveryService:
             self._dead_letters.send([message.model_copy(update=update)])
         return counts
 
-    @staticmethod
-    def _count_in_metrics(kinds: Counter[OutcomeKind]) -> None:
+    def _count_in_metrics(self, kinds: Counter[OutcomeKind]) -> None:
         """One value per outcome kind and batch, not one per delivery: Powertools writes a log
         line for every 100 values of a metric, and CloudWatch Logs bills for each byte."""
-        for kind, count in kinds.items():
-            metrics.add_metric(name=f"WebPush_{kind.value}", unit=MetricUnit.Count, value=count)
         alarming = sum(count for kind, count in kinds.items() if kind in ALARMING)
-        if alarming:
-            metrics.add_metric(name="PushServiceConfigurationAlarm", unit=MetricUnit.Count, value=alarming)
+        # Powertools' metric set is a plain dict, and messages may be processed side by side.
+        with self._metrics_lock:
+            for kind, count in kinds.items():
+                metrics.add_metric(name=f"WebPush_{kind.value}", unit=MetricUnit.Count, value=count)
+            if alarming:
+                metrics.add_metric(name="PushServiceConfigurationAlarm", unit=MetricUnit.Count, value=alarming)
 
     def _side_by_side(self, writes: list[tuple[Callable[..., Any], tuple[Any, ...]]]) -> list[Any]:
         """Run the batch's per-device writes BOOKKEEPING_THREADS at a time: one after the other,

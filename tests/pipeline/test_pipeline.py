@@ -66,14 +66,14 @@ def push_status(world, demo_app, push_id, lambda_context) -> dict:  # noqa: ANN0
     return json.loads(response["body"])
 
 
-def sender(pushgate, queues, transport, clock=None, repository=None):  # noqa: ANN001, ANN201
+def sender(pushgate, queues, transport, clock=None, repository=None, store=None):  # noqa: ANN001, ANN201
     """The sender's entry point exactly as functions/webpush_sender wires it, with a fake transport."""
     import boto3
 
     sqs = boto3.client("sqs")
     kwargs = {"clock": clock} if clock else {}
     service = DeliveryService(repository or pushgate.repository, Queue(sqs, queues["DeliveryQueue"]), Queue(sqs, queues["DeliveryDeadLetterQueue"]), transport, **kwargs)
-    return sqs_entry(DeliveryMessage, service.process, "[push_id, batch_id]", idempotency_store(TABLE_NAME, "test-sender"), SENDER_MESSAGE_SECONDS, side_by_side=True)
+    return sqs_entry(DeliveryMessage, service.process, "[push_id, batch_id]", store or idempotency_store(TABLE_NAME, "test-sender"), SENDER_MESSAGE_SECONDS, side_by_side=True)
 
 
 def run_fanout(world, aws, lambda_context) -> None:  # noqa: ANN001
@@ -569,28 +569,35 @@ def test_the_messages_of_one_invocation_are_sent_side_by_side(world, aws, pushga
 
 
 def test_a_message_twice_in_one_invocation_is_sent_once(world, aws, pushgate, demo_app, lambda_context) -> None:  # noqa: ANN001
-    # Given the same delivery message twice in one event (SQS delivers at least once)
+    # Given the same delivery message twice in one event (SQS delivers at least once), and a
+    # transport that holds the first send until the copy has tried to claim the same work
     deliveries = one_message_per_endpoint(world, aws, demo_app, lambda_context)[:1]
-    started = threading.Event()
-    release = threading.Event()
+    store = idempotency_store(TABLE_NAME, "test-sender")
+    claims: list[str] = []
+    both_claimed = threading.Event()
+    claim = store.save_inprogress
 
-    class Slow(RecordingTransport):
+    def counted_claim(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        try:
+            return claim(*args, **kwargs)
+        finally:
+            claims.append("claim")
+            if len(claims) == 2:
+                both_claimed.set()
+
+    store.save_inprogress = counted_claim  # type: ignore[method-assign]
+
+    class HeldUntilTheCopyClaimed(RecordingTransport):
         def send(self, push, targets, ttl):  # noqa: ANN001, ANN201
-            started.set()
-            release.wait(timeout=10)  # the copy starts while the first is still sending
+            assert both_claimed.wait(timeout=10), "the copy was not processed alongside"
             return super().send(push, targets, ttl)
 
-    transport = Slow()
-    handler = sender(pushgate, world["queues"], transport)
+    transport = HeldUntilTheCopyClaimed()
+    handler = sender(pushgate, world["queues"], transport, store=store)
     event = sqs_event(deliveries)
-    copy = {**event["Records"][0], "messageId": "copy-of-the-same-message"}
-    event["Records"].append(copy)
+    event["Records"].append({**event["Records"][0], "messageId": "copy-of-the-same-message"})
 
-    def release_once_both_started() -> None:
-        started.wait(timeout=10)
-        release.set()
-
-    threading.Thread(target=release_once_both_started).start()
+    # When one invocation gets both
     result = handler(event, lambda_context)
 
     # Then it was sent once: the copy met the first's in-progress record and goes back to SQS,

@@ -8,9 +8,10 @@ requests costs what one message at a time does (1.8-1.9x) at the same 2,000 deli
 One message at a time reaches about 760.
 
 The loop has the `post_many` surface of KeepAliveTransport, so a WebPushClient (which sends
-through `post_many` whenever its session has one) uses it as its session unchanged; the client's lazy request iterable (where it encrypts) is consumed on this
-loop's thread. Requests of messages handed over while a batch is being taken join that batch;
-others wait for the next. One message's iterable raising ends that message only.
+through `post_many` whenever its session has one) uses it as its session unchanged; the client's
+lazy request iterable (where it encrypts) is consumed on this loop's thread. Requests of messages
+handed over while a batch is being taken join that batch; others wait for the next. One
+message's iterable raising ends that message only.
 """
 
 from __future__ import annotations

@@ -24,6 +24,17 @@ def _until(condition, seconds: float = 5.0) -> None:  # noqa: ANN001
         time.sleep(0.001)
 
 
+def _held(loop: SendingLoop, taking: threading.Event, first: OutgoingRequest, then: tuple[OutgoingRequest, ...] = (), raises: Exception | None = None) -> Iterator[OutgoingRequest]:
+    """A caller's requests that the loop is taking: after the first they hold until another caller
+    has handed its requests over, so that both land in one batch."""
+    taking.set()
+    yield first
+    _until(lambda: not loop._jobs.empty())
+    yield from then
+    if raises is not None:
+        raise raises
+
+
 def test_requests_of_two_callers_are_in_flight_together() -> None:
     # Given a push service that answers only when four requests are waiting at once
     meeting = MeetingPoint(parties=4)
@@ -32,18 +43,13 @@ def test_requests_of_two_callers_are_in_flight_together() -> None:
         url = f"http://127.0.0.1:{service.port}/push"
         results: dict[str, list] = {}
         taking_first = threading.Event()
-
-        def first() -> Iterator[OutgoingRequest]:
-            taking_first.set()
-            yield OutgoingRequest(f"{url}/a1", b"")
-            _until(lambda: not loop._jobs.empty())  # the second caller has handed its requests over
-            yield OutgoingRequest(f"{url}/a2", b"")
+        first = _held(loop, taking_first, OutgoingRequest(f"{url}/a1", b""), then=(OutgoingRequest(f"{url}/a2", b""),))
 
         def call(name: str, requests: Iterator[OutgoingRequest]) -> None:
             results[name] = loop.post_many(requests, timeout=TIMEOUT)
 
         # When two threads each send two requests through the loop
-        a = threading.Thread(target=call, args=("a", first()))
+        a = threading.Thread(target=call, args=("a", first))
         a.start()
         assert taking_first.wait(5)  # the loop is taking the first caller's requests
         b = threading.Thread(target=call, args=("b", iter([OutgoingRequest(f"{url}/b1", b""), OutgoingRequest(f"{url}/b2", b"")])))
@@ -82,16 +88,11 @@ def test_a_caller_whose_requests_raise_gets_the_error_and_the_others_their_answe
         url = f"http://127.0.0.1:{service.port}/push"
         outcome: dict[str, object] = {}
         taking_broken = threading.Event()
-
-        def broken() -> Iterator[OutgoingRequest]:
-            taking_broken.set()
-            yield OutgoingRequest(f"{url}/broken-1", b"")
-            _until(lambda: not loop._jobs.empty())  # the healthy caller joins this batch
-            raise RuntimeError("the caller's bug")
+        broken = _held(loop, taking_broken, OutgoingRequest(f"{url}/broken-1", b""), raises=RuntimeError("the caller's bug"))
 
         def call_broken() -> None:
             try:
-                loop.post_many(broken(), timeout=TIMEOUT)
+                loop.post_many(broken, timeout=TIMEOUT)
             except RuntimeError as error:
                 outcome["broken"] = error
 
@@ -115,13 +116,9 @@ def test_callers_with_other_timeouts_are_answered_in_their_own_batches() -> None
         url = f"http://127.0.0.1:{service.port}/push"
         results: dict[str, list] = {}
         taking_first = threading.Event()
+        slow_first = _held(loop, taking_first, OutgoingRequest(f"{url}/a", b""))
 
-        def slow_first() -> Iterator[OutgoingRequest]:
-            taking_first.set()
-            yield OutgoingRequest(f"{url}/a", b"")
-            _until(lambda: not loop._jobs.empty())
-
-        a = threading.Thread(target=lambda: results.setdefault("a", loop.post_many(slow_first(), timeout=(1.0, 5.0))))
+        a = threading.Thread(target=lambda: results.setdefault("a", loop.post_many(slow_first, timeout=(1.0, 5.0))))
         a.start()
         assert taking_first.wait(5)
         results["b"] = loop.post_many([OutgoingRequest(f"{url}/b", b"")], timeout=(1.0, 4.0))

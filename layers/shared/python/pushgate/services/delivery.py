@@ -19,8 +19,8 @@ import hashlib
 import threading
 import time
 from collections import Counter, defaultdict
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol, TypeVar
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -131,7 +131,7 @@ class DeliveryService:
                 writes.append((self._prune, (message.app_id, target, now)))  # a row that can never be delivered to
             if kind in (OutcomeKind.REJECTED, OutcomeKind.RETRY, OutcomeKind.RATE_LIMITED):
                 dead[kind.value].append(target)
-        results = self._side_by_side(writes)
+        results = self._write_all(writes)
         pruned = sum(1 for index in prunes_for_gone if results[index] is True)
         counts["pruned"] += pruned
         counts["failed"] += len(prunes_for_gone) - pruned
@@ -153,7 +153,7 @@ class DeliveryService:
             if alarming:
                 metrics.add_metric(name="PushServiceConfigurationAlarm", unit=MetricUnit.Count, value=alarming)
 
-    def _side_by_side(self, writes: list[tuple[Callable[..., Any], tuple[Any, ...]]]) -> list[Any]:
+    def _write_all(self, writes: list[tuple[Callable[..., Any], tuple[Any, ...]]]) -> list[Any]:
         """Run the batch's per-device writes BOOKKEEPING_THREADS at a time: one after the other,
         the hundred stamp writes of a first push would keep the sender waiting half a second a batch."""
         if len(writes) <= 1:

@@ -25,6 +25,10 @@ class Settings:
     fanout_queue_url: str | None = None
     delivery_queue_url: str | None = None
     delivery_dead_letter_queue_url: str | None = None
+    fcm_delivery_queue_url: str | None = None  # fan-out: where android and fcm devices go
+    apns_delivery_queue_url: str | None = None  # fan-out: where ios and ios-voip devices go
+    provider_urls: str = ""  # PUSHGATE_PROVIDER_URLS (pushgate.delivery.provider_urls); empty in production
+    provider_ca_file: str | None = None  # a CA the native senders trust besides the public ones (fakes only)
     vapid_subject: str = "mailto:push@example.com"
     success_stamp_seconds: int = 86_400
 
@@ -41,6 +45,10 @@ class Settings:
             fanout_queue_url=env.get("FANOUT_QUEUE_URL") or None,
             delivery_queue_url=env.get("DELIVERY_QUEUE_URL") or None,
             delivery_dead_letter_queue_url=env.get("DELIVERY_DLQ_URL") or None,
+            fcm_delivery_queue_url=env.get("FCM_DELIVERY_QUEUE_URL") or None,
+            apns_delivery_queue_url=env.get("APNS_DELIVERY_QUEUE_URL") or None,
+            provider_urls=env.get("PUSHGATE_PROVIDER_URLS", "").strip(),
+            provider_ca_file=env.get("PUSHGATE_PROVIDER_CA_FILE") or None,
             vapid_subject=env.get("PUSHGATE_VAPID_SUBJECT") or "mailto:push@example.com",
             success_stamp_seconds=int(env.get("PUSHGATE_SUCCESS_STAMP_SECONDS") or 86_400),
         )

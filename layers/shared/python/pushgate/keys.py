@@ -27,6 +27,11 @@ def channel_sk(channel_id: str) -> str:
     return f"CHANNEL#{channel_id}"
 
 
+def channel_type_sk(channel_type: str) -> str:
+    """The marker that keeps an app to one channel of each provider (it names the channel)."""
+    return f"CHANNELTYPE#{channel_type}"
+
+
 def session_pk(session_hash: str) -> str:
     return f"SESSION#{session_hash}"
 

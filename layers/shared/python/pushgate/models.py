@@ -23,6 +23,23 @@ class DeviceType(StrEnum):
 
 class ChannelType(StrEnum):
     WEBPUSH = "webpush"
+    FCM = "fcm"
+    APNS = "apns"
+
+
+class ApnsEnvironment(StrEnum):
+    PRODUCTION = "production"
+    SANDBOX = "sandbox"
+
+
+# Which channel of its app a device is delivered through (fan-out picks it by the device's type).
+CHANNEL_FOR_DEVICE = {
+    DeviceType.WEB: ChannelType.WEBPUSH,
+    DeviceType.ANDROID: ChannelType.FCM,
+    DeviceType.FCM: ChannelType.FCM,
+    DeviceType.IOS: ChannelType.APNS,
+    DeviceType.IOS_VOIP: ChannelType.APNS,
+}
 
 
 class _Model(BaseModel):
@@ -41,12 +58,31 @@ class App(_Model):
 
 
 class Channel(_Model):
+    """A delivery provider's credentials for one app. The private part (VAPID key, service-account
+    key, .p8 key) lives in SSM under `private_key_parameter`; the row holds only what is public."""
+
     channel_id: str
     app_id: str
     type: ChannelType
-    vapid_public_key: str
-    vapid_private_key_parameter: str
     created_at: int
+    # webpush
+    vapid_public_key: str | None = None
+    vapid_private_key_parameter: str | None = None
+    # fcm: from the service-account file
+    fcm_project_id: str | None = None
+    fcm_client_email: str | None = None
+    fcm_private_key_id: str | None = None
+    # apns: token-based authentication
+    apns_key_id: str | None = None
+    apns_team_id: str | None = None
+    apns_bundle_id: str | None = None
+    apns_environment: ApnsEnvironment | None = None
+    # fcm and apns: the SSM SecureString holding the private key (PEM)
+    private_key_parameter: str | None = None
+
+    @property
+    def secret_parameter(self) -> str | None:
+        return self.vapid_private_key_parameter if self.type is ChannelType.WEBPUSH else self.private_key_parameter
 
 
 class Session(_Model):

@@ -153,7 +153,27 @@ class Repository:
         return item["app_id"] if item else None
 
     def _channel_item(self, channel: Channel) -> dict[str, Any]:
-        return {"PK": keys.app_pk(channel.app_id), "SK": keys.channel_sk(channel.channel_id), "entity": "Channel", **channel.model_dump(mode="json")}
+        return {"PK": keys.app_pk(channel.app_id), "SK": keys.channel_sk(channel.channel_id), "entity": "Channel", **channel.model_dump(mode="json", exclude_none=True)}
+
+    def add_channel(self, channel: Channel) -> None:
+        """The channel and its provider marker, all or nothing: ConditionFailed if the app has a
+        channel of that provider already."""
+        marker = {"PK": keys.app_pk(channel.app_id), "SK": keys.channel_type_sk(channel.type.value), "entity": "ChannelType", "channel_id": channel.channel_id}
+        self._transact([self._put_new(self._channel_item(channel)), self._put_new(marker)])
+
+    def remove_channel(self, channel: Channel) -> bool:
+        """False when it was already gone."""
+        pk = keys.app_pk(channel.app_id)
+        try:
+            self._transact(
+                [
+                    {"Delete": {"TableName": self._table, "Key": _to_ddb({"PK": pk, "SK": keys.channel_sk(channel.channel_id)}), "ConditionExpression": "attribute_exists(PK)"}},
+                    {"Delete": {"TableName": self._table, "Key": _to_ddb({"PK": pk, "SK": keys.channel_type_sk(channel.type.value)})}},
+                ]
+            )
+        except ConditionFailed:
+            return False
+        return True
 
     def get_channel(self, app_id: str, channel_id: str) -> Channel | None:
         item = self._get(keys.app_pk(app_id), keys.channel_sk(channel_id), consistent=False)

@@ -1,6 +1,8 @@
-"""What a push service's answer means for the subscription and the message (reference §6,
-CONTRACT §7). Only 404/410 prune: a 400/401/403 is almost always our own VAPID or header bug, and
-pruning on it would wipe every subscription at once."""
+"""What a provider's answer means for the subscription and the message (CONTRACT §7): one table
+for the three senders. Web Push is classified by status; FCM and APNs name a reason, which wins
+over the status. Only a provider's word that the token is dead prunes (404/410, FCM UNREGISTERED,
+APNs Unregistered/BadDeviceToken): a 400/401/403 is almost always our own credential or header
+bug, and pruning on it would wipe every subscription at once."""
 
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ class OutcomeKind(StrEnum):
     REDIRECTED = "redirected"  # 3xx: never followed; failure and alarm
     INVALID_SUBSCRIPTION = "invalid_subscription"  # stored p256dh/auth unusable; no request made
     BLOCKED = "blocked"  # the endpoint fails the endpoint policy; no request made
+    INVALID_REQUEST = "invalid_request"  # FCM INVALID_ARGUMENT: failed, not retried, not pruned
 
 
 RETRYABLE = frozenset({OutcomeKind.RATE_LIMITED, OutcomeKind.RETRY})
@@ -67,6 +70,57 @@ def kind_for_status(status: int) -> OutcomeKind:
     if 400 <= status < 500:
         return OutcomeKind.REJECTED
     return OutcomeKind.RETRY  # 1xx or nonsense: nothing was accepted, nothing proves the subscription dead
+
+
+class Provider(StrEnum):
+    WEBPUSH = "webpush"
+    FCM = "fcm"
+    APNS = "apns"
+
+
+# The reasons FCM HTTP v1 (error.details[].errorCode, else error.status) and APNs ({"reason"}) give.
+# A reason not listed here is classified by its HTTP status.
+PROVIDER_REASONS: dict[tuple[Provider, str], OutcomeKind] = {
+    (Provider.FCM, "UNREGISTERED"): OutcomeKind.GONE,
+    (Provider.FCM, "INVALID_ARGUMENT"): OutcomeKind.INVALID_REQUEST,
+    (Provider.FCM, "SENDER_ID_MISMATCH"): OutcomeKind.REJECTED,
+    (Provider.FCM, "THIRD_PARTY_AUTH_ERROR"): OutcomeKind.REJECTED,
+    (Provider.FCM, "PERMISSION_DENIED"): OutcomeKind.REJECTED,
+    (Provider.FCM, "UNAUTHENTICATED"): OutcomeKind.REJECTED,
+    (Provider.FCM, "QUOTA_EXCEEDED"): OutcomeKind.RATE_LIMITED,
+    (Provider.FCM, "RESOURCE_EXHAUSTED"): OutcomeKind.RATE_LIMITED,
+    (Provider.FCM, "UNAVAILABLE"): OutcomeKind.RETRY,
+    (Provider.FCM, "INTERNAL"): OutcomeKind.RETRY,
+    (Provider.APNS, "Unregistered"): OutcomeKind.GONE,
+    (Provider.APNS, "BadDeviceToken"): OutcomeKind.GONE,
+    (Provider.APNS, "DeviceTokenNotForTopic"): OutcomeKind.REJECTED,
+    (Provider.APNS, "TopicDisallowed"): OutcomeKind.REJECTED,
+    (Provider.APNS, "BadTopic"): OutcomeKind.REJECTED,
+    (Provider.APNS, "MissingTopic"): OutcomeKind.REJECTED,
+    (Provider.APNS, "InvalidProviderToken"): OutcomeKind.REJECTED,
+    (Provider.APNS, "MissingProviderToken"): OutcomeKind.REJECTED,
+    (Provider.APNS, "ExpiredProviderToken"): OutcomeKind.REJECTED,  # the sender re-signs once first
+    (Provider.APNS, "TooManyProviderTokenUpdates"): OutcomeKind.REJECTED,
+    (Provider.APNS, "BadCertificate"): OutcomeKind.REJECTED,
+    (Provider.APNS, "Forbidden"): OutcomeKind.REJECTED,
+    (Provider.APNS, "PayloadTooLarge"): OutcomeKind.TOO_LARGE,
+    (Provider.APNS, "PayloadEmpty"): OutcomeKind.TOO_LARGE,
+    (Provider.APNS, "TooManyRequests"): OutcomeKind.RATE_LIMITED,
+    (Provider.APNS, "InternalServerError"): OutcomeKind.RETRY,
+    (Provider.APNS, "ServiceUnavailable"): OutcomeKind.RETRY,
+    (Provider.APNS, "Shutdown"): OutcomeKind.RETRY,
+    (Provider.APNS, "IdleTimeout"): OutcomeKind.RETRY,
+}
+
+
+def outcome_for_provider(
+    provider: Provider, status: int, reason: str | None, endpoint_id: str, retry_after: str | None = None, now: float | None = None
+) -> DeliveryOutcome:
+    """A native provider's answer: its reason if the table knows it, else its status. `detail`
+    keeps the reason (a fixed vocabulary, safe to log and to show in failed counts)."""
+    kind = PROVIDER_REASONS.get((provider, reason or ""), None) or kind_for_status(status)
+    seconds = parse_retry_after(retry_after, now) if kind in RETRYABLE else None
+    return DeliveryOutcome(kind, endpoint_id, status, seconds, detail=reason or f"HTTP {status}")
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:

@@ -1,0 +1,1 @@
+"""Transports shared by the senders."""

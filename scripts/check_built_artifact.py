@@ -1,7 +1,7 @@
 """Proves the `sam build` output runs on the Lambda runtime's Python: every function's handler is
 imported from .aws-sam/build with only what Lambda puts on sys.path (the function's code, the
 layers under /opt/python, and the runtime's own boto3), in a bare interpreter with no site-packages.
-Only the Web Push sender may load pywebpush while importing.
+Only the Web Push sender may load pywebpush, and only the FCM and APNs senders httpx, while importing.
 
 Run after `sam build` (make check-build does both)."""
 
@@ -19,9 +19,16 @@ from cfnlint.decode import decode
 REPO = Path(__file__).resolve().parents[1]
 BUILD = REPO / ".aws-sam" / "build"
 RUNTIME_PACKAGES = ["boto3"]  # what the python3.13 Lambda runtime provides itself
-# pywebpush costs about 0.45 s to import (aiohttp): only the function that sends may load it.
-SENDER_ONLY_MODULES = ("pywebpush", "aiohttp")
-SENDER_FUNCTIONS = {"WebPushSenderFunction"}
+# Heavy imports each only in the function that sends with it: pywebpush costs about 0.45 s
+# (aiohttp), httpx and h2 are for the native senders' HTTP/2.
+WEBPUSH_MODULES = ("pywebpush", "aiohttp")
+NATIVE_MODULES = ("httpx", "h2")
+ALLOWED_HEAVY_MODULES = {
+    "WebPushSenderFunction": WEBPUSH_MODULES,
+    "FcmSenderFunction": NATIVE_MODULES,
+    "ApnsSenderFunction": NATIVE_MODULES,
+}
+HEAVY_MODULES = WEBPUSH_MODULES + NATIVE_MODULES
 
 
 def lock_pin(package: str) -> str:
@@ -85,8 +92,8 @@ def main() -> int:
                 "leaked = [p for p in (getattr(v, '__file__', '') or '' for v in list(sys.modules.values())) if p.startswith("
                 f"{str(REPO)!r}) and not p.startswith({str(BUILD)!r})]; "
                 "assert not leaked, leaked; "
-                f"loaded = [m for m in {SENDER_ONLY_MODULES if name not in SENDER_FUNCTIONS else ()!r} if m in sys.modules]; "
-                "assert not loaded, f'a function that does not send loads {loaded} at cold start'; "
+                f"loaded = [m for m in {tuple(m for m in HEAVY_MODULES if m not in ALLOWED_HEAVY_MODULES.get(name, ()))!r} if m in sys.modules]; "
+                "assert not loaded, f'a function that does not send with them loads {loaded} at cold start'; "
                 "print(sys.version.split()[0])"
             )
             # The function's environment as the template declares it; values Lambda would resolve

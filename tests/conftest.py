@@ -77,7 +77,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
         monkeypatch.setenv(name, value)
     def clear_caches() -> None:
         config.settings.cache_clear()
-        for factory in (wiring.services, wiring.push_service, wiring.fanout_service, wiring.delivery_service, wiring.sqs_client):
+        for factory in (wiring.services, wiring.push_service, wiring.fanout_service, wiring.delivery_service, wiring.native_delivery_service, wiring.sqs_client):
             factory.cache_clear()
 
     clear_caches()

@@ -440,6 +440,15 @@ class PushState(ResponseModel):
     date: EpochSeconds = Field(description="When the push was created (Unix time, seconds).")
     status: Literal["sending", "done", "cancelled"]
     counts: PushCounts
+    failed_reasons: dict[str, int] = Field(
+        description=(
+            "How many of `failed` failed for each reason: `no_channel` (the app has no channel for that device type), "
+            "`unknown_device` (a token not registered or no longer active), `expired` (its time to live ran out in the "
+            "queues), `rejected` (the provider refused our request: a configuration alarm), `invalid_request` (FCM "
+            "INVALID_ARGUMENT), `too_large`, `retries_exhausted`, `redirected`, `invalid_subscription`, `blocked`, "
+            "`not_pruned` (the provider said the token is gone but it was re-registered meanwhile)."
+        )
+    )
 
 
 class PushStatusResponse(ResponseModel):
@@ -451,7 +460,8 @@ class PushStatusResponse(ResponseModel):
                         "id": "5f1c0e2a9b7d4c3e8a6f01b2c4",
                         "date": 1795449600,
                         "status": "sending",
-                        "counts": {"targeted": 3, "sent": 1, "failed": 0, "pruned": 1, "pending": 1, "cancelled": 0},
+                        "counts": {"targeted": 4, "sent": 1, "failed": 1, "pruned": 1, "pending": 1, "cancelled": 0},
+                        "failed_reasons": {"no_channel": 1},
                     }
                 }
             ]

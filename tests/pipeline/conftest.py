@@ -15,7 +15,13 @@ from pushgate.identifiers import log_id
 from pushgate.pushes import DeliveryTarget, Push
 from pushgate_local.template import resources
 
-QUEUE_ENV = {"FanoutQueue": "FANOUT_QUEUE_URL", "DeliveryQueue": "DELIVERY_QUEUE_URL", "DeliveryDeadLetterQueue": "DELIVERY_DLQ_URL"}
+QUEUE_ENV = {
+    "FanoutQueue": "FANOUT_QUEUE_URL",
+    "DeliveryQueue": "DELIVERY_QUEUE_URL",
+    "DeliveryDeadLetterQueue": "DELIVERY_DLQ_URL",
+    "FcmDeliveryQueue": "FCM_DELIVERY_QUEUE_URL",
+    "ApnsDeliveryQueue": "APNS_DELIVERY_QUEUE_URL",
+}
 
 
 @pytest.fixture
@@ -29,7 +35,7 @@ def queues(aws, monkeypatch) -> dict[str, str]:  # noqa: ANN001
         if name in QUEUE_ENV:
             monkeypatch.setenv(QUEUE_ENV[name], urls[name])
     config.settings.cache_clear()
-    for factory in (wiring.services, wiring.push_service, wiring.fanout_service, wiring.delivery_service, wiring.sqs_client):
+    for factory in (wiring.services, wiring.push_service, wiring.fanout_service, wiring.delivery_service, wiring.native_delivery_service, wiring.sqs_client):
         factory.cache_clear()
     return urls
 

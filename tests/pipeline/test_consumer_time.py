@@ -5,10 +5,16 @@ figures against template.yaml; the behaviour is in test_pipeline.py."""
 from __future__ import annotations
 
 from pushgate.delivery.webpush import MAX_CONNECT_TIMEOUT, MAX_READ_TIMEOUT
-from pushgate.wiring import FANOUT_MESSAGE_SECONDS, SENDER_MESSAGE_SECONDS, SENDER_MESSAGES_AT_ONCE
+from pushgate.delivery.transport.http2 import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT
+from pushgate.wiring import FANOUT_MESSAGE_SECONDS, NATIVE_SEND_DEADLINE_SECONDS, SENDER_MESSAGE_SECONDS, SENDER_MESSAGES_AT_ONCE
 from pushgate_local.template import functions, resources, sqs_event_sources
 
-MESSAGE_SECONDS = {"WebPushSenderFunction": SENDER_MESSAGE_SECONDS, "FanoutFunction": FANOUT_MESSAGE_SECONDS}
+MESSAGE_SECONDS = {
+    "WebPushSenderFunction": SENDER_MESSAGE_SECONDS,
+    "FcmSenderFunction": SENDER_MESSAGE_SECONDS,
+    "ApnsSenderFunction": SENDER_MESSAGE_SECONDS,
+    "FanoutFunction": FANOUT_MESSAGE_SECONDS,
+}
 
 
 def test_every_sqs_consumer_has_time_for_a_message_and_its_queue_outwaits_the_function() -> None:
@@ -31,6 +37,14 @@ def test_the_senders_figure_covers_its_slowest_send() -> None:
     assert SENDER_MESSAGE_SECONDS >= 2 * slowest_batch + 5
 
 
+def test_the_native_senders_figure_covers_a_token_fetch_and_a_resend() -> None:
+    # A batch's requests all wait at most the deadline; after a 401 / ExpiredProviderToken the
+    # token is fetched again (FCM's OAuth round trip: one connect and one read) and those requests
+    # sent once more; the writes that follow get the rest.
+    token_fetch = DEFAULT_CONNECT_TIMEOUT + DEFAULT_READ_TIMEOUT
+    assert SENDER_MESSAGE_SECONDS >= 2 * NATIVE_SEND_DEADLINE_SECONDS + token_fetch + 5
+
+
 def test_every_sqs_consumer_has_a_bounded_concurrency() -> None:
     # Unbounded, SQS scales a consumer to hundreds of functions: the sender would open that many
     # connection pools to the same push services, and a big topic's fan-out parts would all read
@@ -42,5 +56,5 @@ def test_every_sqs_consumer_has_a_bounded_concurrency() -> None:
 def test_the_senders_connection_pool_holds_an_invocations_messages() -> None:
     # The messages of one invocation are sent side by side, their requests by one sending loop;
     # the wiring sizes its pool for the batch size the template gives the sender.
-    sender = next(source for source in sqs_event_sources() if source.function == "WebPushSenderFunction")
-    assert sender.batch_size == SENDER_MESSAGES_AT_ONCE
+    for sender in (source for source in sqs_event_sources() if source.function.endswith("SenderFunction")):
+        assert sender.batch_size == SENDER_MESSAGES_AT_ONCE, sender.function

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from pushgate.errors import FieldMissing, InvalidValue, PayloadTooLarge
 from pushgate.validation import TOPIC_NAME, check_user_id
@@ -150,6 +150,12 @@ class PushStatus(StrEnum):
 
 
 COUNTERS = ("targeted", "sent", "failed", "pruned", "cancelled")
+FAILED_REASON_PREFIX = "failed_reason_"
+
+
+def failed_reason(reason: str) -> str:
+    """The push record's counter of the failures with this reason (GET /pushes/{id} failed_reasons)."""
+    return f"{FAILED_REASON_PREFIX}{reason}"
 
 
 class Push(BaseModel):
@@ -171,6 +177,16 @@ class Push(BaseModel):
     failed: int = 0
     pruned: int = 0
     cancelled_count: int = 0
+    failed_reasons: dict[str, int] = Field(default_factory=dict)  # why `failed` counts what it counts
+
+    @model_validator(mode="before")
+    @classmethod
+    def _gather_failed_reasons(cls, item: Any) -> Any:
+        """The record keeps one counter per reason (ADDs need no map to exist first)."""
+        if isinstance(item, dict):
+            reasons = {key.removeprefix(FAILED_REASON_PREFIX): int(value) for key, value in item.items() if key.startswith(FAILED_REASON_PREFIX)}
+            item = {**item, "failed_reasons": {reason: count for reason, count in sorted(reasons.items()) if count}}
+        return item
 
     @property
     def pending(self) -> int:

@@ -498,7 +498,7 @@ class Repository:
     # -- pushes and delivery (CONTRACT §4, §7) ---------------------------------------------------
 
     def create_push(self, push: Push, expires_at: int) -> None:
-        item = {"PK": keys.push_pk(push.push_id), "SK": keys.PUSH_SK, "entity": "Push", "expires_at": expires_at, **push.model_dump(mode="json")}
+        item = {"PK": keys.push_pk(push.push_id), "SK": keys.PUSH_SK, "entity": "Push", "expires_at": expires_at, **push.model_dump(mode="json", exclude={"failed_reasons"})}
         self._put_if_absent(item)
 
     def get_push(self, push_id: str) -> Push | None:

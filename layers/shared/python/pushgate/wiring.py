@@ -12,6 +12,7 @@ import boto3
 
 from pushgate.config import Settings, settings
 from pushgate.credentials import Authenticator
+from pushgate.models import ChannelType
 from pushgate.repository import Repository
 from pushgate.secret_store import SsmSecretStore
 from pushgate.services.apps import AppService
@@ -88,10 +89,13 @@ def push_service() -> PushService:
 @lru_cache(maxsize=1)
 def fanout_service() -> FanoutService:
     config = settings()
+    native = {ChannelType.FCM: config.fcm_delivery_queue_url, ChannelType.APNS: config.apns_delivery_queue_url}
     return FanoutService(
         services().repository,
         _queue(config.delivery_queue_url, "DELIVERY_QUEUE_URL"),
         _queue(config.fanout_queue_url, "FANOUT_QUEUE_URL"),
+        # A deployment without a provider's sender counts its devices failed (no_sender).
+        native_queues={provider: Queue(sqs_client(), url) for provider, url in native.items() if url},
     )
 
 
@@ -137,4 +141,65 @@ def delivery_service() -> DeliveryService:
         _queue(config.delivery_dead_letter_queue_url, "DELIVERY_DLQ_URL"),
         transport,
         success_stamp_seconds=config.success_stamp_seconds,
+    )
+
+
+# The native senders' whole batch (every request in flight at once) gets this long for its answers;
+# a stalled provider costs the batch no more, and a resend after a token refresh as much again.
+NATIVE_SEND_DEADLINE_SECONDS = 12.0
+NATIVE_METRIC_PREFIX = {ChannelType.FCM: "Fcm", ChannelType.APNS: "Apns"}
+
+
+@lru_cache(maxsize=2)
+def native_delivery_service(provider: ChannelType) -> DeliveryService:
+    """The FCM or APNs sender's use case: the same DeliveryService as Web Push, over HTTP/2. One
+    transport (connection pool and event loop) per container; httpx is imported only here."""
+    from aws_lambda_powertools.utilities import parameters
+
+    from pushgate.delivery.provider_urls import provider_urls
+    from pushgate.delivery.transport.http2 import Http2Transport
+    from pushgate.services.delivery import DeliveryService
+
+    config, core = settings(), services()
+    http = Http2Transport(ca_file=config.provider_ca_file)
+    options = {
+        "read_secret": lambda name: parameters.get_parameter(name, decrypt=True, max_age=300),
+        "http": http,
+        "urls": provider_urls(config.provider_urls),
+        "deadline_seconds": NATIVE_SEND_DEADLINE_SECONDS,
+    }
+    if provider is ChannelType.FCM:
+        from pushgate.delivery.fcm.transport import FcmTransport
+
+        transport = FcmTransport(core.repository, **options)
+    elif provider is ChannelType.APNS:
+        from pushgate.delivery.apns.transport import ApnsTransport
+
+        transport = ApnsTransport(core.repository, **options)
+    else:
+        raise ValueError(f"no native sender for {provider}")
+    return DeliveryService(
+        core.repository,
+        _queue(config.delivery_queue_url, "DELIVERY_QUEUE_URL"),
+        _queue(config.delivery_dead_letter_queue_url, "DELIVERY_DLQ_URL"),
+        transport,
+        success_stamp_seconds=config.success_stamp_seconds,
+        metric_prefix=NATIVE_METRIC_PREFIX[provider],
+    )
+
+
+def sender_entry(provider: ChannelType):  # noqa: ANN201 - the Lambda entry point
+    """A sender function's handler (one per provider): its queue's batches, idempotent per
+    (push, batch), an invocation's messages side by side, partial batch failures reported."""
+    from pushgate.pushes import DeliveryMessage
+    from pushgate.sqs import consumer_name, idempotency_store, sqs_entry
+
+    service = delivery_service() if provider is ChannelType.WEBPUSH else native_delivery_service(provider)
+    return sqs_entry(
+        DeliveryMessage,
+        service.process,
+        idempotency_key="[push_id, batch_id]",
+        store=idempotency_store(settings().table_name, consumer_name()),
+        message_seconds=SENDER_MESSAGE_SECONDS,
+        side_by_side=True,
     )

@@ -38,5 +38,7 @@ def push_status(push: Push) -> dict[str, object]:
                 "pending": push.pending,
                 "cancelled": push.cancelled_count,
             },
+            # What `failed` is made of: no_channel, unknown_device, expired, rejected, ...
+            "failed_reasons": dict(push.failed_reasons),
         }
     }

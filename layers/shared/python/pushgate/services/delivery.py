@@ -1,9 +1,10 @@
-"""The Web Push sender's use case (CONTRACT §7): deliver one batch and act on each outcome.
+"""The senders' use case (CONTRACT §7): deliver one batch through a provider's transport (Web
+Push, FCM or APNs) and act on each outcome, the same way for all three.
 
 - 2xx: sent. The device's success stamp is written only when the one fan-out read is older
   than the stamp window (PUSHGATE_SUCCESS_STAMP_SECONDS, a day by default), so steady traffic
   costs no per-delivery write; those stamp writes are most of the cost of a first push.
-- 404/410: the subscription is pruned (EXPIRED), conditionally on the keys we sent to, so a
+- 404/410 (FCM UNREGISTERED, APNs Unregistered/BadDeviceToken): the subscription is pruned (EXPIRED), conditionally on the keys we sent to, so a
   concurrent re-subscribe survives; its topic edges go with it.
 - 429: retried no sooner than Retry-After; 5xx and timeouts: retried with exponential backoff
   and jitter. Retries travel as new messages (SQS delays cap at 15 min; later ones re-queue).
@@ -28,7 +29,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from pushgate.delivery.outcomes import ALARMING, DeliveryOutcome, OutcomeKind
 from pushgate.models import SubscriptionStatus
 from pushgate.observability import logger, metrics
-from pushgate.pushes import DeliveryMessage, DeliveryTarget, Push, batch_id
+from pushgate.pushes import DeliveryMessage, DeliveryTarget, Push, batch_id, failed_reason
 from pushgate.queues import MAX_DELAY_SECONDS, Queue
 from pushgate.repository import Repository
 
@@ -38,6 +39,11 @@ SUCCESS_STAMP_WINDOW_SECONDS = 86_400
 BOOKKEEPING_THREADS = 10  # botocore's default connection pool holds ten connections per client
 
 T = TypeVar("T")
+
+
+def reason_for(kind: OutcomeKind) -> str:
+    """The failed_reasons entry of a delivery that failed for good with this outcome."""
+    return "retries_exhausted" if kind in (OutcomeKind.RETRY, OutcomeKind.RATE_LIMITED) else kind.value
 
 
 def _jitter_for(retry: str) -> float:
@@ -64,7 +70,9 @@ class DeliveryService:
         jitter: Callable[[str], float] | None = None,
         success_stamp_seconds: int = SUCCESS_STAMP_WINDOW_SECONDS,
         bookkeeping_threads: int = BOOKKEEPING_THREADS,
+        metric_prefix: str = "WebPush",
     ) -> None:
+        self._metric_prefix = metric_prefix  # WebPush, Fcm or Apns: one set of outcome metrics per provider
         self._repository = repository
         self._delivery = delivery_queue
         self._dead_letters = dead_letter_queue
@@ -87,6 +95,7 @@ class DeliveryService:
             # Moved back from the dead-letter queue by an operator, once what refused it is fixed:
             # its devices were counted failed and are pending again, with a fresh set of attempts.
             counts["failed"] -= len(message.devices)
+            counts[failed_reason(reason_for(OutcomeKind(message.dead_letter_reason)))] -= len(message.devices)
             message = message.model_copy(update={"dead_letter_reason": None, "attempt": 0, "not_before": None})
         now = self._clock()
         if push.cancelled:
@@ -95,6 +104,7 @@ class DeliveryService:
             self._delivery.send([message], delay_seconds=int(message.not_before - now) + 1)  # not yet: wait again
         elif push.time_to_live > 0 and push.remaining_ttl(now) == 0:
             counts["failed"] += len(message.devices)  # expired while queued; the push service would drop it anyway
+            counts[failed_reason("expired")] += len(message.devices)
         else:
             outcomes = self._transport.send(push, message.devices, push.remaining_ttl(now))
             counts.update(self._apply(message, outcomes, int(now)))
@@ -125,8 +135,9 @@ class DeliveryService:
                 retry_at[self._next_attempt_at(message, target, outcome, now)].append(target)
                 continue
             counts["failed"] += 1
+            counts[failed_reason(reason_for(kind))] += 1
             if outcome.alarm:
-                logger.warning("push service refused a delivery", extra={"outcome": kind.value, "endpoint_id": outcome.endpoint_id, "status": outcome.status_code})
+                logger.warning("push service refused a delivery", extra={"outcome": kind.value, "endpoint_id": outcome.endpoint_id, "status": outcome.status_code, "reason": outcome.detail})
             if kind in (OutcomeKind.BLOCKED, OutcomeKind.INVALID_SUBSCRIPTION):
                 writes.append((self._prune, (message.app_id, target, now)))  # a row that can never be delivered to
             if kind in (OutcomeKind.REJECTED, OutcomeKind.RETRY, OutcomeKind.RATE_LIMITED):
@@ -135,6 +146,7 @@ class DeliveryService:
         pruned = sum(1 for index in prunes_for_gone if results[index] is True)
         counts["pruned"] += pruned
         counts["failed"] += len(prunes_for_gone) - pruned
+        counts[failed_reason("not_pruned")] += len(prunes_for_gone) - pruned
         self._requeue(message, retry_at)
         for reason, targets in dead.items():
             # A batch id of its own, so that a redrive is not taken for the message already done.
@@ -149,7 +161,7 @@ class DeliveryService:
         # Powertools' metric set is a plain dict, and messages may be processed side by side.
         with self._metrics_lock:
             for kind, count in kinds.items():
-                metrics.add_metric(name=f"WebPush_{kind.value}", unit=MetricUnit.Count, value=count)
+                metrics.add_metric(name=f"{self._metric_prefix}_{kind.value}", unit=MetricUnit.Count, value=count)
             if alarming:
                 metrics.add_metric(name="PushServiceConfigurationAlarm", unit=MetricUnit.Count, value=alarming)
 

@@ -14,14 +14,15 @@ from __future__ import annotations
 import hashlib
 import math
 import time
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from pushgate import keyspace
 from pushgate.identifiers import token_hash
-from pushgate.models import Device, DeviceType
+from pushgate.models import CHANNEL_FOR_DEVICE, ChannelType, Device, DeviceType
 from pushgate.pagination import decode_cursor, encode_cursor
-from pushgate.pushes import DeliveryMessage, DeliveryTarget, FanoutMessage, Push, Target, TargetKind, batch_id
+from pushgate.pushes import DeliveryMessage, DeliveryTarget, FanoutMessage, Push, Target, TargetKind, batch_id, failed_reason
 from pushgate.queues import Queue
 from pushgate.repository import Repository
 
@@ -36,7 +37,7 @@ DEVICES_PER_DELIVERY = 50  # ~20 KB a message: ten fit in one SendMessageBatch
 @dataclass(frozen=True)
 class Expansion:
     targets: list[DeliveryTarget]
-    unreachable: int  # targeted but not deliverable: unknown, inactive, or no sender for the type
+    unreachable: int  # targeted but not deliverable: an unknown or inactive token
     next_targets: tuple[Target, ...] = ()  # more fan-out work: the next page, or the parts of a topic
 
 
@@ -76,9 +77,11 @@ class FanoutService:
         page_size: int = TOPIC_PAGE_SIZE,
         part_size: int = TOPIC_PART_SIZE,
         max_parts: int = MAX_PARTS_PER_MESSAGE,
+        native_queues: dict[ChannelType, Queue] | None = None,
     ) -> None:
         self._repository = repository
-        self._delivery = delivery_queue
+        # One queue per provider, each drained by its own sender function.
+        self._delivery = {ChannelType.WEBPUSH: delivery_queue, **(native_queues or {})}
         self._fanout = fanout_queue
         self._clock = clock
         self._page_size = page_size
@@ -92,23 +95,50 @@ class FanoutService:
                 self._repository.add_push_counts(push.push_id, {"fanout_pending": -1})
             return
         expansion = self._expand(message, push)
-        deliverable = [t for t in expansion.targets if t.type == DeviceType.WEB.value]
-        unsupported = len(expansion.targets) - len(deliverable)  # FCM/APNs senders come later
+        by_provider, failed = self._route(push.app_id, expansion.targets)
         work_id = hashlib.sha256(message.target.model_dump_json().encode()).hexdigest()[:16]
-        chunks = [deliverable[start : start + DEVICES_PER_DELIVERY] for start in range(0, len(deliverable), DEVICES_PER_DELIVERY)]
-        batches = [DeliveryMessage(push_id=push.push_id, app_id=push.app_id, batch_id=batch_id(work_id, chunk), devices=chunk) for chunk in chunks]
-        self._delivery.send(batches)
+        for provider, targets in by_provider.items():
+            # The web batches keep the ids they always had; a provider's own work id for the others.
+            prefix = work_id if provider is ChannelType.WEBPUSH else f"{work_id}.{provider.value}"
+            chunks = [targets[start : start + DEVICES_PER_DELIVERY] for start in range(0, len(targets), DEVICES_PER_DELIVERY)]
+            self._delivery[provider].send(
+                [DeliveryMessage(push_id=push.push_id, app_id=push.app_id, batch_id=batch_id(prefix, chunk), devices=chunk) for chunk in chunks]
+            )
         self._fanout.send([FanoutMessage(push_id=push.push_id, app_id=push.app_id, target=target) for target in expansion.next_targets])
+        failed["unknown_device"] += expansion.unreachable
         # Counted last and in one write: a retry after a failure above redoes the sends (which the
         # sender's idempotency absorbs) without having counted anything twice.
         self._repository.add_push_counts(
             push.push_id,
             {
                 "targeted": len(expansion.targets) + expansion.unreachable,
-                "failed": expansion.unreachable + unsupported,
+                "failed": sum(failed.values()),
                 "fanout_pending": len(expansion.next_targets) - 1,
+                **{failed_reason(reason): count for reason, count in failed.items()},
             },
         )
+
+    def _route(self, app_id: str, targets: list[DeliveryTarget]) -> tuple[dict[ChannelType, list[DeliveryTarget]], Counter[str]]:
+        """Each target to its provider's queue, through the app's channel of that provider. A device
+        whose app has no such channel (or a deployment with no sender for it) is counted failed with
+        its reason, never dropped silently."""
+        routed: defaultdict[ChannelType, list[DeliveryTarget]] = defaultdict(list)
+        failed: Counter[str] = Counter()
+        channels: dict[ChannelType, str] | None = None
+        for target in targets:
+            provider = CHANNEL_FOR_DEVICE[DeviceType(target.type)]
+            if provider is ChannelType.WEBPUSH:
+                routed[provider].append(target)
+                continue
+            if channels is None:  # one Query per fan-out message, and only when it has a native device
+                channels = {channel.type: channel.channel_id for channel in self._repository.list_channels(app_id)}
+            if provider not in channels:
+                failed["no_channel"] += 1
+            elif provider not in self._delivery:
+                failed["no_sender"] += 1
+            else:
+                routed[provider].append(target.model_copy(update={"channel_id": channels[provider]}))
+        return routed, failed
 
     def _expand(self, message: FanoutMessage, push: Push) -> Expansion:
         target, app_id = message.target, message.app_id

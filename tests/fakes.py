@@ -188,6 +188,9 @@ class InMemorySecretStore:
     def get_secret(self, name: str) -> str:
         return self.values[name]
 
+    def delete_secret(self, name: str) -> None:
+        self.values.pop(name, None)
+
 
 class FakeClock:
     def __init__(self, now: float = 1_795_449_600.0) -> None:

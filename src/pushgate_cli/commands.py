@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from botocore.exceptions import ClientError
 
 from pushgate.models import App
+from pushgate_cli import channel_commands
 from pushgate_cli.errors import CliError
 from pushgate_cli.output import Output
 from pushgate_cli.target import Stack
@@ -26,6 +27,16 @@ def run(stack: Stack, args: argparse.Namespace) -> Output:
             return create_session(stack, args.app, args.user, args.ttl)
         case "token create":
             return create_token(stack, args.app, args.user, args.ttl)
+        case "channel add fcm":
+            return channel_commands.add_fcm(stack, args.app, args.service_account_text)
+        case "channel add apns":
+            return channel_commands.add_apns(
+                stack, args.app, args.key_text, args.key_id, args.team_id, args.bundle_id, args.environment
+            )
+        case "channel list":
+            return channel_commands.list_channels(stack, args.app)
+        case "channel remove":
+            return channel_commands.remove_channel(stack, args.app, args.channel)
     raise CliError(f"unknown command {args.command!r}")
 
 

@@ -8,6 +8,8 @@ from collections.abc import Callable, Sequence
 from typing import NoReturn
 
 from pushgate.errors import FieldError
+from pushgate.models import ApnsEnvironment
+from pushgate.services.provider_channels import ChannelCredentialError, check_bundle_id, check_key_id, check_team_id
 from pushgate.services.sessions import MAX_SESSION_TTL, MIN_SESSION_TTL
 from pushgate.validation import MAX_USER_ID_LENGTH, check_user_id
 from pushgate_cli.errors import UsageError
@@ -17,6 +19,8 @@ from pushgate_cli.tokens import DEFAULT_TOKEN_TTL, MAX_TOKEN_TTL, MIN_TOKEN_TTL
 # SUPPRESS so that a value given before the command is not overwritten by the sub-parser's
 # default; `parse_args` fills the real defaults in afterwards.
 COMMON_DEFAULTS = {"json": False, "stack": None, "region": None, "local_url": None}
+# Credential files are a few KiB; anything far larger is the wrong file, not worth reading.
+MAX_CREDENTIAL_FILE_BYTES = 64 * 1024
 
 
 class _Parser(argparse.ArgumentParser):
@@ -51,6 +55,33 @@ def _app_name(text: str) -> str:
     return text
 
 
+def _credential_file(path: str) -> str:
+    """The text of a key file, read here so an unreadable path fails before any stack is contacted."""
+    try:
+        with open(path, "rb") as file:
+            raw = file.read(MAX_CREDENTIAL_FILE_BYTES + 1)
+    except OSError as error:
+        raise argparse.ArgumentTypeError(f"cannot read {path!r}: {error.strerror or error}") from None
+    if len(raw) > MAX_CREDENTIAL_FILE_BYTES:
+        raise argparse.ArgumentTypeError(f"{path!r} is over {MAX_CREDENTIAL_FILE_BYTES // 1024} KiB: not a key file")
+    try:
+        return raw.decode("utf-8-sig")  # editors on Windows may have added a byte-order mark
+    except UnicodeDecodeError:
+        raise argparse.ArgumentTypeError(f"{path!r} is not UTF-8 text: not a key file") from None
+
+
+def _checked(check: Callable[[str], str]) -> Callable[[str], str]:
+    """An argparse type from one of the channel service's checks, so both say the same thing."""
+
+    def parse(text: str) -> str:
+        try:
+            return check(text)
+        except ChannelCredentialError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    return parse
+
+
 def _common_options() -> argparse.ArgumentParser:
     options = _Parser(add_help=False)
     group = options.add_argument_group("output and target")
@@ -75,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="pushgate", description="Operate a pushgate stack: local by default, or --stack NAME.", parents=[common]
     )
-    resources = parser.add_subparsers(dest="resource", metavar="{app,session,token}", required=True)
+    resources = parser.add_subparsers(dest="resource", metavar="{app,session,token,channel}", required=True)
 
     def create_command(resource: str, help_text: str) -> argparse.ArgumentParser:
         resource_parser = resources.add_parser(resource, help=help_text)
@@ -104,7 +135,67 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_TOKEN_TTL,
         help=f"lifetime (default {DEFAULT_TOKEN_TTL})",
     )
+    _add_channel_commands(resources, common)
     return parser
+
+
+def _add_channel_commands(resources: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """`channel add fcm|apns`, `channel list`, `channel remove`: the one resource whose first
+    action takes a provider word before its options."""
+    channel = resources.add_parser("channel", help="an app's delivery channels: add fcm or apns, list, remove")
+    actions = channel.add_subparsers(dest="action", metavar="{add,list,remove}", required=True)
+
+    def command(parent: argparse._SubParsersAction, name: str, help_text: str, words: str) -> argparse.ArgumentParser:
+        parser = parent.add_parser(name, help=help_text, parents=[common])
+        parser.set_defaults(command=words)
+        parser.add_argument("--app", required=True, metavar="APP_ID", help="the app_id printed by `app create`")
+        return parser
+
+    add = actions.add_parser("add", help="add the app's fcm or apns channel (one of each per app)")
+    providers = add.add_subparsers(dest="provider", metavar="{fcm,apns}", required=True)
+
+    fcm = command(providers, "fcm", "add a Firebase Cloud Messaging channel", "channel add fcm")
+    fcm.add_argument(
+        "--service-account",
+        dest="service_account_text",
+        required=True,
+        metavar="FILE.json",
+        type=_credential_file,
+        help="the service account key file from the Firebase console (its private key goes to SSM)",
+    )
+
+    apns = command(providers, "apns", "add an Apple Push Notification service channel", "channel add apns")
+    apns.add_argument(
+        "--key-file",
+        dest="key_text",
+        required=True,
+        metavar="AuthKey_XXXX.p8",
+        type=_credential_file,
+        help="the APNs auth key (.p8) from Apple (it goes to SSM)",
+    )
+    apns.add_argument(
+        "--key-id", required=True, metavar="KEY_ID", type=_checked(check_key_id), help="the key's 10-character Key ID"
+    )
+    apns.add_argument(
+        "--team-id", required=True, metavar="TEAM_ID", type=_checked(check_team_id), help="your 10-character Team ID"
+    )
+    apns.add_argument(
+        "--bundle-id",
+        required=True,
+        metavar="BUNDLE_ID",
+        type=_checked(check_bundle_id),
+        help="the iOS app's bundle id, which APNs calls the topic",
+    )
+    apns.add_argument(
+        "--environment",
+        choices=[environment.value for environment in ApnsEnvironment],
+        default=ApnsEnvironment.PRODUCTION.value,
+        help="production (App Store, TestFlight) or sandbox (development builds); default production",
+    )
+
+    command(actions, "list", "list the app's channels, webpush included", "channel list")
+    remove = command(actions, "remove", "remove an fcm or apns channel and its key in SSM", "channel remove")
+    remove.add_argument("--channel", required=True, metavar="CHANNEL_ID", help="the id printed by `channel list`")
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:

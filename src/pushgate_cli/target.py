@@ -18,6 +18,7 @@ from botocore.exceptions import ClientError, NoCredentialsError, NoRegionError
 from pushgate.config import Settings
 from pushgate.secret_store import SsmSecretStore
 from pushgate.services.apps import AppService  # noqa: TC001 - a dataclass field type
+from pushgate.services.provider_channels import ProviderChannelService
 from pushgate.wiring import Services, build_services
 from pushgate_cli.errors import CliError
 
@@ -37,6 +38,7 @@ class Stack:
     services: Services
     apps: AppService
     secrets: SsmSecretStore
+    channels: ProviderChannelService  # an app's fcm and apns channels
 
 
 def stack_from_clients(description: str, dynamodb: Any, ssm: Any, table_name: str, ssm_prefix: str) -> Stack:
@@ -44,7 +46,9 @@ def stack_from_clients(description: str, dynamodb: Any, ssm: Any, table_name: st
     settings = Settings(table_name=table_name, ssm_prefix=ssm_prefix)
     services = build_services(settings, dynamodb)
     # The stack's own SSM endpoint, not a default client's.
-    return Stack(description, services, services.apps(ssm), SsmSecretStore(ssm))
+    secrets = SsmSecretStore(ssm)
+    channels = ProviderChannelService(services.repository, secrets, settings.ssm_prefix)
+    return Stack(description, services, services.apps(ssm), secrets, channels)
 
 
 def connect(stack_name: str | None = None, region: str | None = None, local_url: str | None = None) -> Stack:

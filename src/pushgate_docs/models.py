@@ -393,7 +393,9 @@ class PushNotification(RequestModel):
 
 class SendPushRequest(RequestModel):
     """The push. Web Push delivers the JSON `{"id", "notification"?, "data"?}`, which must fit in 3993
-    bytes (else `PAYLOAD_TOO_LARGE`). Delivery is asynchronous: follow it with `GET /pushes/{push_id}`."""
+    bytes; FCM and APNs get the same fields in their own shapes, each within 4096 bytes (else
+    `PAYLOAD_TOO_LARGE`). Data keys FCM reserves (`from`, `message_type`, `notification`, `id`, `google.*`,
+    `gcm.*`) are refused. Delivery is asynchronous: follow it with `GET /pushes/{push_id}`."""
 
     model_config = ConfigDict(
         json_schema_extra={

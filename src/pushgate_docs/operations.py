@@ -276,7 +276,9 @@ OPERATIONS: tuple[Operation, ...] = (
             "Checks the push (payload size included), records it and queues its targets; delivery is asynchronous "
             "(CONTRACT §7). `to` is a token, a list of tokens, `\"/topics/NAME\"`, a list of those, or "
             "`\"/users/USER_ID\"` (all the user's active devices). The Web Push payload is the JSON "
-            "`{\"id\", \"notification\"?, \"data\"?}`; over 3993 bytes it is refused with `PAYLOAD_TOO_LARGE`."
+            "`{\"id\", \"notification\"?, \"data\"?}`; over 3993 bytes (or over FCM's or APNs's 4096 in their shapes) it is "
+            "refused with `PAYLOAD_TOO_LARGE`. Devices of type `ios`/`ios-voip` are sent through the app's apns channel, "
+            "`android`/`fcm` through its fcm channel; without one they count as failed (`failed_reasons.no_channel`)."
         ),
         successes=(Success(200, models.PushCreated, "Accepted for delivery."),),
         errors=errors_of(SERVER, "INVALID_API_KEY", "INVALID_PARAM", "PAYLOAD_TOO_LARGE", ("INTERNAL_ERROR", 500)),

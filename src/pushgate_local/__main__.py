@@ -14,7 +14,10 @@ from pushgate_local.stack import LocalStack
 from pushgate_local.template import UnsupportedTemplate
 
 
-PORT_VARIABLES_HINT = "Ports come from PUSHGATE_HTTP_PORT, PUSHGATE_WS_PORT and PUSHGATE_AWS_PORT (0: a free one)."
+PORT_VARIABLES_HINT = (
+    "Ports come from PUSHGATE_HTTP_PORT, PUSHGATE_WS_PORT, PUSHGATE_AWS_PORT, PUSHGATE_FAKE_FCM_PORT and "
+    "PUSHGATE_FAKE_APNS_PORT (0: a free one)."
+)
 
 
 def _restored_summary(restored: dict[str, int] | None) -> str:
@@ -44,7 +47,7 @@ def main() -> int:
         started = stack.start()
         print(f"pushgate-local: {_restored_summary(started.restored)}", file=sys.stderr)
         banner = bootstrap.banner(
-            started.demo, started.session_id, started.session_expires_at, stack.discovery(), config.data_dir
+            started.demo, started.session_id, started.session_expires_at, stack.discovery(), config.data_dir, started.demo_channels
         )
         print(banner, flush=True)
         stack.serve()

@@ -82,6 +82,7 @@ def banner(
     session_expires_at: int,
     urls: dict[str, str],
     data_dir: Path,
+    demo_channels: dict[str, str] | None = None,
 ) -> str:
     credentials = demo.credentials
     channel = credentials["channels"][0]
@@ -103,6 +104,7 @@ def banner(
             f"  public key        {credentials['public_key']}",
             f"  webpush channel   {channel['id']}",
             f"  VAPID public key  {channel['vapid_public_key']}",
+            *(f"  {provider + ' channel':<18}{channel_id}" for provider, channel_id in sorted((demo_channels or {}).items())),
             "  user-token key    (RS256 private key for user JWTs: user_token_private_key in demo.json)",
             "",
             f"Session for user {DEMO_USER!r} (expires at {session_expires_at}): {session_id}",
@@ -116,6 +118,10 @@ def banner(
             "More sessions:",
             f"  curl -X POST '{urls['http_url']}/sessions?api_key={credentials['secret_key']}' "
             "-H 'content-type: application/json' -d '{\"user_id\":\"alice\"}'",
+            "",
+            "Fake native providers (what they accepted: GET <url>/_fake/received):",
+            f"  FCM + OAuth       {urls.get('fake_fcm_url', '')}   (PUSHGATE_FAKE_FCM_PORT)",
+            f"  APNs              {urls.get('fake_apns_url', '')}   (PUSHGATE_FAKE_APNS_PORT)",
             "",
             "Ctrl-C stops the stack (data is kept).",
             "",

@@ -14,6 +14,8 @@ HOST = "127.0.0.1"  # never reachable from another machine
 DEFAULT_HTTP_PORT = 3000
 DEFAULT_WS_PORT = 3001
 DEFAULT_AWS_PORT = 4510
+DEFAULT_FAKE_FCM_PORT = 3002
+DEFAULT_FAKE_APNS_PORT = 3003
 DEFAULT_DATA_DIR = REPO_ROOT / ".pushgate-local"
 LOCAL_STAGE = "local"
 SHUTDOWN_POLL_SECONDS = 0.1  # how often the servers check for a stop request (stdlib default: 0.5)
@@ -40,6 +42,8 @@ class LocalConfig:
     http_port: int = DEFAULT_HTTP_PORT
     ws_port: int = DEFAULT_WS_PORT
     aws_port: int = DEFAULT_AWS_PORT
+    fake_fcm_port: int = DEFAULT_FAKE_FCM_PORT
+    fake_apns_port: int = DEFAULT_FAKE_APNS_PORT
     data_dir: Path = DEFAULT_DATA_DIR
     extra_push_hosts: str = ""
     development_mode: str | None = None  # None: the template's default
@@ -52,6 +56,8 @@ class LocalConfig:
             http_port=_port(env, "PUSHGATE_HTTP_PORT", DEFAULT_HTTP_PORT),
             ws_port=_port(env, "PUSHGATE_WS_PORT", DEFAULT_WS_PORT),
             aws_port=_port(env, "PUSHGATE_AWS_PORT", DEFAULT_AWS_PORT),
+            fake_fcm_port=_port(env, "PUSHGATE_FAKE_FCM_PORT", DEFAULT_FAKE_FCM_PORT),
+            fake_apns_port=_port(env, "PUSHGATE_FAKE_APNS_PORT", DEFAULT_FAKE_APNS_PORT),
             data_dir=Path(env.get("PUSHGATE_LOCAL_DATA") or DEFAULT_DATA_DIR).expanduser().resolve(),
             extra_push_hosts=env.get("PUSHGATE_EXTRA_PUSH_HOSTS", "").strip(),
             development_mode=development_mode or None,

@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from pushgate.config import Settings
+from pushgate.secret_store import SsmSecretStore
+from pushgate.services.provider_channels import ProviderChannelService
 from pushgate.wiring import build_services
 
 from pushgate_local import bootstrap
@@ -24,6 +26,7 @@ from pushgate_local.http_routing import RouteTable
 from pushgate_local.intrinsics import StackContext, stack_parameters
 from pushgate_local.lambda_runtime import LambdaRuntime, deployment_from_template
 from pushgate_local.persistence import SNAPSHOT_FILE, LocalData, Snapshotter, is_persisted_write, read_snapshot
+from pushgate_local.providers import FakeProviders, demo_keys, ensure_demo_channels
 from pushgate_local.provisioning import create_queues, create_tables
 from pushgate_local.template import (
     UnsupportedTemplate,
@@ -46,6 +49,7 @@ class Started:
     session_id: str
     session_expires_at: int
     restored: dict[str, int] | None
+    demo_channels: dict[str, str]  # provider -> channel id of the demo app's fcm and apns channels
 
 
 class LocalStack:
@@ -58,6 +62,7 @@ class LocalStack:
         self._gateway: HttpGateway | None = None
         self._ws_gateway: WebSocketGateway | None = None
         self._event_sources: EventSources | None = None
+        self.providers: FakeProviders | None = None
         self.context: StackContext | None = None
         self.settings: Settings | None = None
         # Only used if the template has no WebSocket API: 0 still means "a free port", told to clients.
@@ -76,7 +81,10 @@ class LocalStack:
         self.config.data_dir.mkdir(parents=True, exist_ok=True)
         self._endpoint = AwsEndpoint(self.config.aws_port, on_request=self._observe_endpoint_request)
         self._endpoint.start()
-        parameters = stack_parameters(self.template, self.config.parameter_overrides())
+        # The fake providers first: their URLs and CA are part of the deployment's parameters.
+        self.providers = FakeProviders(self.config.data_dir, self.config.fake_fcm_port, self.config.fake_apns_port)
+        self.providers.start()
+        parameters = stack_parameters(self.template, {**self.config.parameter_overrides(), **self.providers.parameter_overrides()})
         self.context = context = StackContext(self.template, parameters, self._endpoint.url)
         # The functions' own settings (table name, SSM prefix), read from the template as they read them.
         self.settings = Settings.from_env(context.environment(globals_environment(self.template)))
@@ -112,11 +120,15 @@ class LocalStack:
         # The demo app exists before the HTTP API answers: whoever waits for the port finds it.
         services = build_services(self.settings, dynamodb)
         demo = bootstrap.ensure_demo_app(services, services.apps(ssm), self.config.data_dir)
+        keys = demo_keys(self.config.data_dir)
+        self.providers.know(keys)
+        provider_channels = ProviderChannelService(services.repository, SsmSecretStore(ssm), self.settings.ssm_prefix)
+        demo_channels = ensure_demo_channels(provider_channels, demo.app.app_id, keys)
         session_id, session = services.sessions.create(demo.app, bootstrap.DEMO_USER)
         self._snapshotter.flush()  # the demo app is on disk even if the stack is killed right away
         sources = sqs_event_sources(self.template)
         self._event_sources = EventSources(sources, context, self._endpoint.client("sqs"), self._runtime.invoke)
-        return Started(demo, session_id, session.expires_at, restored)
+        return Started(demo, session_id, session.expires_at, restored, demo_channels)
 
     def serve(self) -> None:
         """Open the WebSocket and HTTP APIs and start polling queues (after start(), once its output is
@@ -130,8 +142,11 @@ class LocalStack:
 
     def discovery(self) -> dict[str, Any]:
         """What GET /_pushgate/local answers: how to reach every part of the stack."""
-        assert self._endpoint and self._gateway and self.context and self.settings
+        assert self._endpoint and self._gateway and self.context and self.settings and self.providers
         return {
+            # GET <url>/_fake/received lists what each fake provider accepted.
+            "fake_fcm_url": self.providers.fcm_url,
+            "fake_apns_url": self.providers.apns_url,
             "aws_endpoint_url": self._endpoint.url,
             "region": self.context.region,
             "table_name": self.settings.table_name,
@@ -152,6 +167,8 @@ class LocalStack:
             self._runtime.close()  # also ends invocations in progress, so pollers return promptly
         if self._event_sources is not None:
             self._event_sources.stop()
+        if self.providers is not None:
+            self.providers.stop()
         if self._snapshotter is not None:
             self._snapshotter.stop()  # the final snapshot, while the endpoint still answers
         if self._endpoint is not None:

@@ -127,6 +127,8 @@ def stack_environment(data_dir: Path) -> dict[str, str]:
         PUSHGATE_HTTP_PORT=str(free_port()),
         PUSHGATE_WS_PORT=str(free_port()),
         PUSHGATE_AWS_PORT=str(free_port()),
+        PUSHGATE_FAKE_FCM_PORT=str(free_port()),
+        PUSHGATE_FAKE_APNS_PORT=str(free_port()),
         PUSHGATE_LOCAL_DATA=str(data_dir),
         PUSHGATE_EXTRA_PUSH_HOSTS=LOOPBACK_PUSH_HOST,
     )

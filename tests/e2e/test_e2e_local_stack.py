@@ -39,6 +39,8 @@ def test_discovery_describes_the_running_stack(local_stack: LocalStackProcess) -
         "ssm_prefix": "/pushgate/local",
         "http_url": f"http://127.0.0.1:{env['PUSHGATE_HTTP_PORT']}",
         "ws_url": f"ws://127.0.0.1:{env['PUSHGATE_WS_PORT']}",
+        "fake_fcm_url": f"https://127.0.0.1:{env['PUSHGATE_FAKE_FCM_PORT']}",
+        "fake_apns_url": f"https://127.0.0.1:{env['PUSHGATE_FAKE_APNS_PORT']}",
     }
     # The endpoint really holds the table and the demo app's keys under the prefix.
     table = local_stack.aws_client("dynamodb").describe_table(TableName=discovery["table_name"])["Table"]
@@ -103,7 +105,7 @@ def test_data_survives_a_restart(start_stack: Callable[[], LocalStackProcess]) -
     assert again["data"]["push_subscription_id"] == first
     # and the app's private keys survived in SSM
     keys = stack.aws_client("ssm").get_parameters_by_path(Path="/pushgate/local/apps", Recursive=True)["Parameters"]
-    assert len([k for k in keys if demo["app_id"] in k["Name"]]) == 2
+    assert len([k for k in keys if demo["app_id"] in k["Name"]]) == 4  # VAPID, user-token, fcm and apns keys
 
 
 def run_until_exit(env: dict[str, str]) -> subprocess.CompletedProcess[str]:

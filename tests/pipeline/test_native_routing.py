@@ -103,3 +103,20 @@ def test_a_fanout_message_processed_twice_queues_the_same_native_batches(bob, aw
             fanout_service().expand(FanoutMessage.model_validate(message))
     ids = [message["batch_id"] for message in bodies(drain(aws["sqs"], bob["queues"]["ApnsDeliveryQueue"]))]
     assert len(ids) == 2 and ids[0] == ids[1]  # the sender's idempotency drops the copy
+
+
+def test_a_push_must_fit_every_provider_before_it_is_queued(bob, aws, demo_app, lambda_context) -> None:  # noqa: ANN001
+    import json
+
+    from tests.pipeline.test_pipeline import post_push
+
+    # Fits Web Push's 3993 bytes, but FCM sends data values as strings: every quote of the nested
+    # object is escaped again, and the message is over FCM's 4096.
+    nested = {"k": [{"q": "x"}] * 380}
+    assert len(json.dumps({"id": "p" * 26, "data": nested}, separators=(",", ":"))) <= 3993
+    status, body = post_push(bob, demo_app, {"to": "/users/bob", "data": nested}, lambda_context)
+    assert (status, body["code"]) == (400, "PAYLOAD_TOO_LARGE")
+    # FCM reserves some data keys; a push that uses one is refused, not dropped at delivery
+    status, body = post_push(bob, demo_app, {"to": "/users/bob", "data": {"google.sent_time": "1"}}, lambda_context)
+    assert (status, body["code"]) == (400, "INVALID_PARAM")
+    assert drain(aws["sqs"], bob["queues"]["FanoutQueue"]) == []

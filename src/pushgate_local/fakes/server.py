@@ -110,6 +110,9 @@ class TlsServer:
         config.keyfile = str(self._ca.server_pem)
         config.alpn_protocols = ["h2", "http/1.1"]
         config.h2_max_concurrent_streams = 1000  # what APNs and FCM allow a client, give or take
+        # Providers keep a connection for hours; hypercorn's default closes one with GOAWAY after
+        # 1000 requests, failing the streams still in flight on it.
+        config.keep_alive_max_requests = 1 << 62
         config.accesslog = None
         config.errorlog = None
         config.graceful_timeout = 0.5

@@ -83,4 +83,5 @@ class InvalidCursor(PushgateError):
 
 
 class PayloadTooLarge(PushgateError):
-    """The Web Push payload would exceed 3993 bytes of plaintext (RFC 8291 §4, CONTRACT §4)."""
+    """The push would not fit a provider: the Web Push payload over 3993 bytes of plaintext (RFC 8291
+    §4, CONTRACT §4), or the FCM message or APNs payload over 4096 bytes (5120 for VoIP)."""

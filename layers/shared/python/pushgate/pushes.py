@@ -12,6 +12,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from pushgate.delivery.apns import payload as apns_payload
+from pushgate.delivery.fcm import message as fcm_message
 from pushgate.errors import FieldMissing, InvalidValue, PayloadTooLarge
 from pushgate.validation import TOPIC_NAME, check_user_id
 
@@ -136,9 +138,12 @@ def parse_push_request(body: dict[str, Any]) -> PushRequest:
         urgency=urgency,
         collapse_key=collapse_key,
     )
-    # The id is not known yet; measure with the longest id this service issues.
+    # The id is not known yet; measure with the longest id this service issues. A push must fit
+    # every provider, since its targets' device types are known only at fan-out.
     if len(request.payload("p" * PUSH_ID_LENGTH).encode("utf-8")) > MAX_PAYLOAD_BYTES:
         raise PayloadTooLarge()
+    fcm_message.check_fits(payload, PUSH_ID_LENGTH)
+    apns_payload.check_fits(payload, PUSH_ID_LENGTH)
     return request
 
 

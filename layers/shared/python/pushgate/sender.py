@@ -8,11 +8,11 @@ the first batch of that channel, not per message)."""
 from __future__ import annotations
 
 import hashlib
-import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from pushgate.delivery.channel_cache import ChannelCache
 from pushgate.delivery.outcomes import DeliveryOutcome, OutcomeKind
 from pushgate.delivery.push_headers import collapse_topic
 from pushgate.delivery.vapid import VapidSigner
@@ -23,9 +23,6 @@ from pushgate.models import Channel
 from pushgate.pushes import DeliveryTarget, Push
 from pushgate.repository import Repository
 from pushgate.validation import EndpointPolicy
-
-
-CHANNEL_CACHE_SECONDS = 300  # as long as the VAPID key's own cache (Powertools parameters)
 
 
 class ChannelNotFound(PushgateError):
@@ -49,18 +46,12 @@ class ChannelTransport:
         self._session = session
         self._concurrency = concurrency
         self._clients: dict[tuple[str, str], WebPushClient] = {}
-        self._channels: dict[tuple[str, str], tuple[float, Channel]] = {}
+        self._channels = ChannelCache(repository)
 
     def _channel(self, app_id: str, channel_id: str) -> Channel:
-        """Channels change only when a key is rotated: one read per channel per container and
-        CHANNEL_CACHE_SECONDS, not one per batch."""
-        cached = self._channels.get((app_id, channel_id))
-        if cached is not None and time.monotonic() - cached[0] < CHANNEL_CACHE_SECONDS:
-            return cached[1]
-        channel = self._repository.get_channel(app_id, channel_id)
+        channel = self._channels.get(app_id, channel_id)
         if channel is None:
             raise ChannelNotFound(f"channel {channel_id}")
-        self._channels[(app_id, channel_id)] = (time.monotonic(), channel)
         return channel
 
     def _client(self, app_id: str, channel_id: str) -> WebPushClient:

@@ -103,6 +103,7 @@ PROVIDER_REASONS: dict[tuple[Provider, str], OutcomeKind] = {
     (Provider.APNS, "TooManyProviderTokenUpdates"): OutcomeKind.REJECTED,
     (Provider.APNS, "BadCertificate"): OutcomeKind.REJECTED,
     (Provider.APNS, "Forbidden"): OutcomeKind.REJECTED,
+    (Provider.APNS, "BadPath"): OutcomeKind.REJECTED,  # a 404 about our URL, not about the device
     (Provider.APNS, "PayloadTooLarge"): OutcomeKind.TOO_LARGE,
     (Provider.APNS, "PayloadEmpty"): OutcomeKind.TOO_LARGE,
     (Provider.APNS, "TooManyRequests"): OutcomeKind.RATE_LIMITED,
@@ -119,6 +120,10 @@ def outcome_for_provider(
     """A native provider's answer: its reason if the table knows it, else its status. `detail`
     keeps the reason (a fixed vocabulary, safe to log and to show in failed counts)."""
     kind = PROVIDER_REASONS.get((provider, reason or ""), None) or kind_for_status(status)
+    if kind is OutcomeKind.GONE and (provider, reason or "") not in PROVIDER_REASONS:
+        # Only the provider's own word that the token is dead prunes: a bare 404 may be about our
+        # URL (a wrong base URL in the deployment), and pruning on it would empty the app.
+        kind = OutcomeKind.REJECTED
     seconds = parse_retry_after(retry_after, now) if kind in RETRYABLE else None
     return DeliveryOutcome(kind, endpoint_id, status, seconds, detail=reason or f"HTTP {status}")
 

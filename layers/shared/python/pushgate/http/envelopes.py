@@ -99,7 +99,7 @@ def pushy_errors(error: Exception, event: dict[str, Any]) -> Response:
     if isinstance(error, errors.UnknownDeviceToken):
         return _pushy_error(400, "INVALID_DEVICE_TOKEN", "The provided device token is invalid.")
     if isinstance(error, errors.PayloadTooLarge):
-        return _pushy_error(400, "PAYLOAD_TOO_LARGE", "The push payload is over 3993 bytes; shorten notification or data.")
+        return _pushy_error(400, "PAYLOAD_TOO_LARGE", "The push payload is too large for a push service (Web Push: 3993 bytes of {id, notification, data}; FCM and APNs: 4096); shorten notification or data.")
     if isinstance(error, errors.NotFound) and error.what == "push":
         return _pushy_error(404, "INVALID_PUSH_ID", "The provided push ID is invalid or does not exist.")
     if isinstance(error, errors.InvalidCursor):

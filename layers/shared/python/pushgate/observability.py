@@ -10,5 +10,8 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
 
 logger = Logger()
-tracer = Tracer()
+# X-Ray's patch_all would also patch (so import at every cold start) whatever HTTP libraries are
+# installed: httpx, which only the native senders use, among them. The AWS SDK calls are the ones
+# worth a subsegment everywhere.
+tracer = Tracer(patch_modules=("botocore",))
 metrics = Metrics()

@@ -132,4 +132,4 @@ def ensure_demo_channels(channels: ProviderChannelService, app_id: str, keys: De
         existing[ChannelType.APNS] = channels.add_apns(
             app_id, keys.apns_key_pem, DEMO_APNS_KEY_ID, DEMO_APNS_TEAM_ID, DEMO_BUNDLE_ID, environment="sandbox"
         )
-    return {channel_type.value: channel.channel_id for channel_type, channel in existing.items()}
+    return {provider.value: existing[provider].channel_id for provider in (ChannelType.FCM, ChannelType.APNS)}

@@ -12,7 +12,7 @@ from pushgate.delivery.fcm.message import MAX_MESSAGE_BYTES, ReservedDataKey, bu
 from pushgate.errors import InvalidValue, PayloadTooLarge
 from pushgate.pushes import MAX_PAYLOAD_BYTES as MAX_WEB_PUSH_PAYLOAD_BYTES
 from pushgate.pushes import PUSH_ID_LENGTH
-from pushgate_local.fakes.fcm import check_send_body
+from pushgate_local.fakes.fcm_schema import check_send_body
 
 
 def test_a_notification_push_maps_to_notification_android_and_data() -> None:

@@ -107,7 +107,9 @@ class DeliveryService:
             counts[failed_reason("expired")] += len(message.devices)
         else:
             outcomes = self._transport.send(push, message.devices, push.remaining_ttl(now))
-            counts.update(self._apply(message, outcomes, int(now)))
+            # Retries count from the answers, not from before the send: a slow answer must not
+            # eat into a 429's Retry-After.
+            counts.update(self._apply(message, outcomes, int(self._clock())))
         self._repository.add_push_counts(push.push_id, dict(counts))
         return counts
 

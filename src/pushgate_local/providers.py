@@ -80,6 +80,47 @@ def demo_keys(data_dir: Path) -> DemoKeys:
     return DemoKeys(json.loads(account_path.read_text(encoding="utf-8")), key_path.read_text(encoding="utf-8"))
 
 
+class ChannelKeys:
+    """What a real provider knows from its console: the public half of every fcm and apns channel's
+    key. The fakes ask for a key they have not seen, so channels added on the local stack with
+    `pushgate channel add` are delivered to as the demo app's are. Local only: it scans the table."""
+
+    def __init__(self, dynamodb: Any, ssm: Any, table_name: str, fakes: FakeProviders) -> None:
+        self._dynamodb, self._ssm, self._table, self._fakes = dynamodb, ssm, table_name, fakes
+
+    def _channels(self, **matching: str) -> list[dict[str, Any]]:
+        names = {f"#{name}": name for name in ("entity", *matching)}
+        values = {":entity": {"S": "Channel"}, **{f":{name}": {"S": value} for name, value in matching.items()}}
+        condition = " AND ".join(f"#{name} = :{name}" for name in ("entity", *matching))
+        pages = self._dynamodb.get_paginator("scan").paginate(
+            TableName=self._table, FilterExpression=condition, ExpressionAttributeNames=names, ExpressionAttributeValues=values
+        )
+        return [{name: next(iter(value.values())) for name, value in item.items()} for page in pages for item in page["Items"]]
+
+    def _public_pem(self, parameter: str) -> str | None:
+        try:
+            private = self._ssm.get_parameter(Name=parameter, WithDecryption=True)["Parameter"]["Value"]
+            return _public_pem(serialization.load_pem_private_key(private.encode(), password=None))
+        except Exception:  # noqa: BLE001 - a missing or unreadable key is simply not known to the fake
+            return None
+
+    def resolve_apns(self, team_id: str, key_id: str) -> bool:
+        found = False
+        for channel in self._channels(apns_team_id=team_id, apns_key_id=key_id):
+            if (pem := self._public_pem(channel["private_key_parameter"])) is not None:
+                self._fakes.apns.register_key(team_id, key_id, pem)
+                self._fakes.apns.allow_topic(channel["apns_bundle_id"])
+                found = True
+        return found
+
+    def resolve_fcm(self, client_email: str) -> bool:
+        for channel in self._channels(fcm_client_email=client_email):
+            if (pem := self._public_pem(channel["private_key_parameter"])) is not None:
+                self._fakes.fcm.register_service_account(channel["fcm_project_id"], client_email, pem, channel.get("fcm_private_key_id"))
+                return True
+        return False
+
+
 class FakeProviders:
     """Both fakes, started before the functions so that their URLs go into the deployment."""
 
@@ -115,6 +156,10 @@ class FakeProviders:
             "apns-sandbox": self.apns_url,
         }
         return {"ProviderUrls": ",".join(f"{name}={url}" for name, url in urls.items()), "ProviderCaFile": str(self.ca.ca_file)}
+
+    def learn_from(self, channel_keys: ChannelKeys) -> None:
+        self.apns.key_resolver = channel_keys.resolve_apns
+        self.fcm.account_resolver = channel_keys.resolve_fcm
 
     def know(self, keys: DemoKeys) -> None:
         account = keys.service_account

@@ -26,7 +26,7 @@ from pushgate_local.http_routing import RouteTable
 from pushgate_local.intrinsics import StackContext, stack_parameters
 from pushgate_local.lambda_runtime import LambdaRuntime, deployment_from_template
 from pushgate_local.persistence import SNAPSHOT_FILE, LocalData, Snapshotter, is_persisted_write, read_snapshot
-from pushgate_local.providers import FakeProviders, demo_keys, ensure_demo_channels
+from pushgate_local.providers import ChannelKeys, FakeProviders, demo_keys, ensure_demo_channels
 from pushgate_local.provisioning import create_queues, create_tables
 from pushgate_local.template import (
     UnsupportedTemplate,
@@ -122,6 +122,7 @@ class LocalStack:
         demo = bootstrap.ensure_demo_app(services, services.apps(ssm), self.config.data_dir)
         keys = demo_keys(self.config.data_dir)
         self.providers.know(keys)
+        self.providers.learn_from(ChannelKeys(dynamodb, ssm, self.settings.table_name, self.providers))
         provider_channels = ProviderChannelService(services.repository, SsmSecretStore(ssm), self.settings.ssm_prefix)
         demo_channels = ensure_demo_channels(provider_channels, demo.app.app_id, keys)
         session_id, session = services.sessions.create(demo.app, bootstrap.DEMO_USER)

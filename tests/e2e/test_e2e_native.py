@@ -153,3 +153,47 @@ def test_a_topic_push_reaches_native_devices_and_a_dead_token_is_pruned_but_a_re
     assert device(local_stack, phone_owner["ios"])["status"] == "EXPIRED"
     assert device(local_stack, phone_owner["android"])["status"] == "EXPIRED"
     assert device(local_stack, phone_owner["ios-voip"])["status"] == "ACTIVE"
+
+
+def test_an_app_made_with_the_cli_gets_its_channels_and_its_phones_their_pushes(local_stack, fcm, apns, tmp_path) -> None:  # noqa: ANN001
+    import json
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+    from tests.e2e.clients import create_app, pushgate_cli
+
+    # A new team's app, with the Firebase service account and the .p8 key it would download
+    app = create_app(local_stack, "phones")
+    pkcs8 = {"encoding": serialization.Encoding.PEM, "format": serialization.PrivateFormat.PKCS8, "encryption_algorithm": serialization.NoEncryption()}
+    account = {
+        "type": "service_account", "project_id": "phones-project", "private_key_id": secrets.token_hex(20),
+        "private_key": rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(**pkcs8).decode(),
+        "client_email": "sender@phones-project.iam.gserviceaccount.com", "token_uri": "https://oauth2.googleapis.com/token",
+    }
+    (tmp_path / "service-account.json").write_text(json.dumps(account))
+    (tmp_path / "AuthKey_PHONES0001.p8").write_bytes(ec.generate_private_key(ec.SECP256R1()).private_bytes(**pkcs8))
+    fcm_channel = pushgate_cli(local_stack, "channel", "add", "fcm", "--app", app["app_id"], "--service-account", str(tmp_path / "service-account.json"))
+    apns_channel = pushgate_cli(local_stack, "channel", "add", "apns", "--app", app["app_id"], "--key-file", str(tmp_path / "AuthKey_PHONES0001.p8"),
+                                "--key-id", "PHONES0001", "--team-id", "PHONESTEAM", "--bundle-id", "com.example.phones")
+    listed = pushgate_cli(local_stack, "channel", "list", "--app", app["app_id"])["channels"]
+    assert {(c["type"], c["id"]) for c in listed} >= {("fcm", fcm_channel["id"]), ("apns", apns_channel["id"])}
+
+    # Its user's phones register and get a push, through the fakes that know only what the channels hold
+    session_id = local_stack.create_session("carol", secret_key=app["secret_key"])
+    iphone, pixel = secrets.token_hex(32), f"fcm-{secrets.token_urlsafe(30)}"
+    for device_type, token in (("ios", iphone), ("android", pixel)):
+        response = requests.post(f"{local_stack.http_url}/me/subscribe", headers={"IM-CLIENT-KEY": app["public_key"], "IM-Authorization": session_id},
+                                 json={"type": device_type, "deviceId": device_type, "token": token}, timeout=30)
+        assert response.json()["RC"] == 0, response.text
+    response = requests.post(f"{local_stack.http_url}/push", params={"api_key": app["secret_key"]}, json={"to": "/users/carol", "notification": {"title": "t", "body": "b"}}, timeout=30)
+    push_id = response.json()["id"]
+    deadline = time.monotonic() + DELIVERY_TIMEOUT_SECONDS
+    while (done := requests.get(f"{local_stack.http_url}/pushes/{push_id}", params={"api_key": app["secret_key"]}, timeout=30).json()["push"])["status"] != "done":
+        assert time.monotonic() < deadline, f"{done}\n{local_stack.logs()}"
+        time.sleep(POLL_INTERVAL_SECONDS)
+    assert done["counts"]["sent"] == 2, done
+    [notification] = of_push(apns.received(), push_id, "apns")
+    assert (notification["token"], notification["topic"], notification["team_id"]) == (iphone, "com.example.phones", "PHONESTEAM")
+    [message] = of_push(fcm.received(), push_id, "fcm")
+    assert (message["project"], message["message"]["token"]) == ("phones-project", pixel)

@@ -120,6 +120,9 @@ class FakeApns:
         self._clock = clock
         self._lock = threading.Lock()
         self._keys: dict[tuple[str, str], Any] = {}
+        # Asked about a (team, key id) the fake does not know; it registers the key (and its topics)
+        # and returns True if it found one. The local stack uses it for channels added with the CLI.
+        self.key_resolver: Callable[[str, str], bool] | None = None
         self._topics: set[str] = set()
         self._behaviours: dict[str, TokenBehaviour] = {}
         self._verified: dict[str, _VerifiedToken] = {}
@@ -365,6 +368,9 @@ class FakeApns:
             raise Refusal(403, "InvalidProviderToken")
         with self._lock:
             key = self._keys.get((team_id, key_id))
+        if key is None and self.key_resolver is not None and self.key_resolver(team_id, key_id):
+            with self._lock:
+                key = self._keys.get((team_id, key_id))
         if key is None:
             raise Refusal(403, "InvalidProviderToken")
         with self._lock:

@@ -97,6 +97,9 @@ class FakeFcm:
         self.token_url: str | None = None  # the aud required; by default this server's https://host/token
         self._lock = threading.Lock()
         self._accounts: dict[str, _Account] = {}
+        # Asked about a service account (client_email) the fake does not know; it registers the
+        # account and returns True if it found one. The local stack uses it for channels added later.
+        self.account_resolver: Callable[[str], bool] | None = None
         self._issued: dict[str, _Issued] = {}
         self._token_behaviours: dict[str, Behaviour] = {}
         self._project_behaviours: dict[str, Behaviour] = {}
@@ -220,8 +223,12 @@ class FakeFcm:
             raise _oauth_error("invalid_grant", "Invalid JWT: not a signed JWT") from None
         if header.get("alg") != "RS256":
             raise _oauth_error("invalid_grant", f"Invalid JWT: alg must be RS256, not {header.get('alg')!r}")
+        issuer = unverified.get("iss") if isinstance(unverified.get("iss"), str) else None
         with self._lock:
-            account = self._accounts.get(unverified.get("iss")) if isinstance(unverified.get("iss"), str) else None
+            account = self._accounts.get(issuer) if issuer else None
+        if account is None and issuer and self.account_resolver is not None and self.account_resolver(issuer):
+            with self._lock:
+                account = self._accounts.get(issuer)
         if account is None:
             raise _oauth_error("invalid_grant", "Invalid grant: account not found")
         if account.private_key_id is not None and header.get("kid") != account.private_key_id:

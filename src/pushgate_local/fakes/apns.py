@@ -32,13 +32,10 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
-import jwt
-from cryptography.hazmat.primitives import serialization
 
+from pushgate_local.fakes.apns_tokens import ProviderTokenVerifier, Refusal
 from pushgate_local.fakes.server import HttpRequest, Receive, Scope, Send, read_request, respond
 
-TOKEN_LIFETIME_SECONDS = 3600
-TOKEN_UPDATE_INTERVAL_SECONDS = 20 * 60
 MAX_PAYLOAD_BYTES = 4096
 MAX_VOIP_PAYLOAD_BYTES = 5120
 MAX_COLLAPSE_ID_BYTES = 64
@@ -97,21 +94,6 @@ class ReceivedNotification:
     payload: dict[str, Any] = field(repr=False)
 
 
-class Refusal(Exception):
-    """An APNs error answer: status, `{"reason", **extra}` and, for 429, an optional Retry-After."""
-
-    def __init__(self, status: int, reason: str, retry_after: int | None = None, **extra: Any) -> None:
-        super().__init__(reason)
-        self.status, self.reason, self.retry_after, self.extra = status, reason, retry_after, extra
-
-
-@dataclass(frozen=True)
-class _VerifiedToken:
-    team_id: str
-    key_id: str
-    issued_at: int
-
-
 class FakeApns:
     """The ASGI app and its state. Thread-safe: set up and read from the test's thread while the
     server's loop answers."""
@@ -119,20 +101,13 @@ class FakeApns:
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
         self._lock = threading.Lock()
-        self._keys: dict[tuple[str, str], Any] = {}
-        # Asked about a (team, key id) the fake does not know; it registers the key (and its topics)
-        # and returns True if it found one. The local stack uses it for channels added with the CLI.
-        self.key_resolver: Callable[[str, str], bool] | None = None
+        self.tokens = ProviderTokenVerifier(clock)
         self._topics: set[str] = set()
         self._behaviours: dict[str, TokenBehaviour] = {}
-        self._verified: dict[str, _VerifiedToken] = {}
-        self._first_seen: dict[tuple[Any, str, str], dict[str, float]] = {}  # (connection, team, key) -> token -> when
         self._received: list[ReceivedNotification] = []
         self._clients: set[tuple[str, int]] = set()
         self.refusals: Counter[str] = Counter()  # reason -> how many times answered
         self.requests = 0  # APNs requests answered or stalled, the fake's own endpoints not counted
-        self.signature_checks = 0
-        self.token_updates = 0  # a new provider token replacing an earlier one of the same (team, key) on a connection
         self.in_flight = 0
         self.most_in_flight = 0
         self._meeting_size = 0
@@ -144,8 +119,23 @@ class FakeApns:
     # --- set-up, from Python -------------------------------------------------------------------
 
     def register_key(self, team_id: str, key_id: str, public_key_pem: str) -> None:
-        with self._lock:
-            self._keys[(team_id, key_id)] = serialization.load_pem_public_key(public_key_pem.encode())
+        self.tokens.register_key(team_id, key_id, public_key_pem)
+
+    @property
+    def key_resolver(self) -> Callable[[str, str], bool] | None:
+        return self.tokens.key_resolver
+
+    @key_resolver.setter
+    def key_resolver(self, resolver: Callable[[str, str], bool] | None) -> None:
+        self.tokens.key_resolver = resolver
+
+    @property
+    def signature_checks(self) -> int:
+        return self.tokens.signature_checks
+
+    @property
+    def token_updates(self) -> int:
+        return self.tokens.token_updates
 
     def allow_topic(self, bundle_id: str) -> None:
         with self._lock:
@@ -184,8 +174,7 @@ class FakeApns:
     @property
     def provider_tokens_seen(self) -> int:
         """Distinct provider tokens whose signature verified."""
-        with self._lock:
-            return len(self._verified)
+        return self.tokens.tokens_seen
 
     @property
     def connections(self) -> int:
@@ -296,7 +285,7 @@ class FakeApns:
         if any(names[name] > 1 for name in _SINGLE_HEADERS):
             raise Refusal(400, "DuplicateHeaders")
         headers = request.headers
-        provider = self._authenticate(headers.get("authorization"), tuple(scope.get("client") or ()))
+        provider = self.tokens.authenticate(headers.get("authorization"), tuple(scope.get("client") or ()))
         topic, push_type = headers.get("apns-topic"), headers.get("apns-push-type")
         if not topic:
             raise Refusal(400, "MissingTopic")
@@ -330,60 +319,6 @@ class FakeApns:
             key_id=provider.key_id,
             payload=payload,
         )
-
-    def _authenticate(self, authorization: str | None, connection: tuple[Any, ...]) -> _VerifiedToken:
-        scheme, _, token = (authorization or "").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise Refusal(403, "MissingProviderToken")
-        token = token.strip()
-        with self._lock:
-            verified = self._verified.get(token)
-        if verified is None:
-            verified = self._verify(token)
-        now = self._clock()
-        if now - verified.issued_at > TOKEN_LIFETIME_SECONDS:
-            raise Refusal(403, "ExpiredProviderToken")
-        with self._lock:
-            # Per connection, as at Apple: another server's token, on its own connection, is no update.
-            seen = self._first_seen.setdefault((connection, verified.team_id, verified.key_id), {})
-            if token not in seen:
-                if seen and now - max(seen.values()) < TOKEN_UPDATE_INTERVAL_SECONDS:
-                    raise Refusal(429, "TooManyProviderTokenUpdates")
-                if seen:
-                    self.token_updates += 1
-                seen[token] = now
-        return verified
-
-    def _verify(self, token: str) -> _VerifiedToken:
-        """Signature and claims, once per distinct token (APNs, too, does not verify a token per request)."""
-        try:
-            header = jwt.get_unverified_header(token)
-            claims = jwt.decode(token, options={"verify_signature": False})
-        except jwt.InvalidTokenError:
-            raise Refusal(403, "InvalidProviderToken") from None
-        team_id, key_id, issued_at = claims.get("iss"), header.get("kid"), claims.get("iat")
-        if header.get("alg") != "ES256" or not isinstance(key_id, str) or not isinstance(team_id, str):
-            raise Refusal(403, "InvalidProviderToken")
-        if isinstance(issued_at, bool) or not isinstance(issued_at, int):
-            raise Refusal(403, "InvalidProviderToken")
-        with self._lock:
-            key = self._keys.get((team_id, key_id))
-        if key is None and self.key_resolver is not None and self.key_resolver(team_id, key_id):
-            with self._lock:
-                key = self._keys.get((team_id, key_id))
-        if key is None:
-            raise Refusal(403, "InvalidProviderToken")
-        with self._lock:
-            self.signature_checks += 1
-        try:
-            # The fake's clock judges iat, not PyJWT's (which reads the machine's).
-            jwt.decode(token, key, algorithms=["ES256"], options={"verify_iat": False, "verify_exp": False, "verify_nbf": False})
-        except jwt.InvalidTokenError:
-            raise Refusal(403, "InvalidProviderToken") from None
-        verified = _VerifiedToken(team_id, key_id, issued_at)
-        with self._lock:
-            self._verified[token] = verified
-        return verified
 
     # --- the fake's own endpoints ----------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from typing import Any
 import jwt
 import pytest
 
-from pushgate_local.fakes.apns import TOKEN_UPDATE_INTERVAL_SECONDS
+from pushgate_local.fakes.apns_tokens import TOKEN_UPDATE_INTERVAL_SECONDS
 from tests.native.apns.conftest import BUNDLE_ID, KEY_ID, TEAM_ID, Apns, new_device_token, new_provider_key
 
 Change = Callable[[dict[str, Any], Apns], None]

@@ -33,12 +33,12 @@ from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
 from fake_push_service import FakePushService  # noqa: E402
 from sender_throughput import PAYLOAD, SUBJECT, SUBSCRIPTIONS, TTL, browser_keys, pywebpush_async_path, vapid_key  # noqa: E402
 
-from pushgate.delivery.encryption import ReceiverKeys, encrypt  # noqa: E402
-from pushgate.delivery.keepalive import KeepAliveTransport  # noqa: E402
-from pushgate.delivery.sending_loop import SendingLoop  # noqa: E402
-from pushgate.delivery.requests_session import new_requests_session  # noqa: E402
-from pushgate.delivery.vapid import VapidSigner, origin_of  # noqa: E402
-from pushgate.delivery.webpush import Delivery, WebPushClient  # noqa: E402
+from pushgate.delivery.webpush.encryption import ReceiverKeys, encrypt  # noqa: E402
+from pushgate.delivery.transport.keepalive import KeepAliveTransport  # noqa: E402
+from pushgate.delivery.transport.sending_loop import SendingLoop  # noqa: E402
+from pushgate.delivery.webpush.requests_session import new_requests_session  # noqa: E402
+from pushgate.delivery.webpush.vapid import VapidSigner, origin_of  # noqa: E402
+from pushgate.delivery.webpush.client import Delivery, WebPushClient  # noqa: E402
 from pushgate.validation import EndpointPolicy, b64url_decode  # noqa: E402
 from pushgate.services.fanout import DEVICES_PER_DELIVERY  # noqa: E402
 from pushgate.wiring import SENDER_CONCURRENCY, SENDER_MESSAGES_AT_ONCE  # noqa: E402
@@ -109,7 +109,7 @@ def main() -> None:
 
         variants: dict[str, Variant] = {
             REFERENCE: http_ece_alone,
-            "  same, pushgate.delivery.encryption (pywebpush)": our_encryption_alone,
+            "  same, pushgate.delivery.webpush.encryption (pywebpush)": our_encryption_alone,
             "  same, pywebpush.WebPusher.encode": pywebpush_encoding_alone,
             "client send_many, keep-alive transport, one message at a time": sending(clients["keep-alive transport"]),
             f"client send_many, {SENDER_MESSAGES_AT_ONCE} messages side by side, one SendingLoop (deployed)": side_by_side,

@@ -34,11 +34,11 @@ from cryptography.hazmat.primitives import serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
 from fake_push_service import FakePushService  # noqa: E402
 
-from pushgate.delivery.keepalive import KeepAliveTransport  # noqa: E402
-from pushgate.delivery.sending_loop import SendingLoop  # noqa: E402
-from pushgate.delivery.requests_session import new_requests_session  # noqa: E402
-from pushgate.delivery.vapid import VapidSigner, origin_of  # noqa: E402
-from pushgate.delivery.webpush import Delivery, WebPushClient  # noqa: E402
+from pushgate.delivery.transport.keepalive import KeepAliveTransport  # noqa: E402
+from pushgate.delivery.transport.sending_loop import SendingLoop  # noqa: E402
+from pushgate.delivery.webpush.requests_session import new_requests_session  # noqa: E402
+from pushgate.delivery.webpush.vapid import VapidSigner, origin_of  # noqa: E402
+from pushgate.delivery.webpush.client import Delivery, WebPushClient  # noqa: E402
 from pushgate.services.fanout import DEVICES_PER_DELIVERY  # noqa: E402
 from pushgate.validation import EndpointPolicy  # noqa: E402
 from pushgate.wiring import SENDER_CONCURRENCY, SENDER_MESSAGES_AT_ONCE  # noqa: E402

@@ -2,7 +2,7 @@
 run: deliveries per second at 0 ms and 50 ms, and CPU per delivery.
 
 Both variants send exactly the requests WebPushClient builds (endpoint re-check, RFC 8291
-encryption with a fresh key per message via pushgate.delivery.encryption, the cached VAPID
+encryption with a fresh key per message via pushgate.delivery.webpush.encryption, the cached VAPID
 header, TTL, Content-Encoding, Urgency) and classify the answers the same way; only the session
 under the client differs:
 
@@ -45,11 +45,11 @@ from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
 from fake_h2_service import FakeH2Service  # noqa: E402
 from sender_throughput import PAYLOAD, SUBJECT, TTL, browser_keys, vapid_key  # noqa: E402
 
-from pushgate.delivery.keepalive import KeepAliveTransport, OutgoingRequest  # noqa: E402
-from pushgate.delivery.sending_loop import SendingLoop  # noqa: E402
+from pushgate.delivery.transport.keepalive import KeepAliveTransport, OutgoingRequest  # noqa: E402
+from pushgate.delivery.transport.sending_loop import SendingLoop  # noqa: E402
 from pushgate.delivery.transport.http2 import Http2Transport, Request, Response  # noqa: E402
-from pushgate.delivery.vapid import VapidSigner  # noqa: E402
-from pushgate.delivery.webpush import Delivery, WebPushClient  # noqa: E402
+from pushgate.delivery.webpush.vapid import VapidSigner  # noqa: E402
+from pushgate.delivery.webpush.client import Delivery, WebPushClient  # noqa: E402
 from pushgate.services.fanout import DEVICES_PER_DELIVERY  # noqa: E402
 from pushgate.validation import EndpointPolicy, b64url_decode  # noqa: E402
 from pushgate.wiring import SENDER_CONCURRENCY, SENDER_MESSAGES_AT_ONCE  # noqa: E402

@@ -24,8 +24,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from pushgate.delivery.vapid import VapidSigner
-from pushgate.delivery.webpush import Delivery, Timeouts, WebPushClient
+from pushgate.delivery.webpush.vapid import VapidSigner
+from pushgate.delivery.webpush.client import Delivery, Timeouts, WebPushClient
 from pushgate.validation import EndpointPolicy
 
 SUBJECT = "mailto:ops@example.com"
@@ -178,6 +178,10 @@ class LoopbackPushService(http.server.ThreadingHTTPServer):
     every request and every accepted TCP connection is counted."""
 
     daemon_threads = True
+    # socketserver's default backlog is 5: a client opening more connections at once than that
+    # has its extra SYNs dropped and retried a second later, past a short connect timeout, when
+    # the accepting thread is slow (a loaded machine).
+    request_queue_size = 128
 
     def __init__(self, answer: Callable[[str], tuple[int, dict[str, str]]], tls: ssl.SSLContext | None = None) -> None:
         self.answer = answer

@@ -11,10 +11,10 @@ import pytest
 import pywebpush
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from pushgate.delivery.encryption import MAX_PLAINTEXT_BYTES, ReceiverKeys, encrypt
+from pushgate.delivery.webpush.encryption import MAX_PLAINTEXT_BYTES, ReceiverKeys, encrypt
 from pushgate.delivery.errors import ConfigurationError, PayloadTooLarge
-from pushgate.delivery.vapid import VapidSigner
-from pushgate.delivery.webpush import Delivery
+from pushgate.delivery.webpush.vapid import VapidSigner
+from pushgate.delivery.webpush.client import Delivery
 from pushgate.errors import InvalidValue
 from tests.delivery.push_fakes import (
     ENDPOINT,

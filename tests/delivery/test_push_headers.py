@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from pushgate.delivery.push_headers import MAX_TTL, collapse_topic
-from pushgate.delivery.webpush import Delivery
+from pushgate.delivery.webpush.push_headers import MAX_TTL, collapse_topic
+from pushgate.delivery.webpush.client import Delivery
 from pushgate.errors import InvalidValue
 from tests.delivery.push_fakes import ENDPOINT, Browser, FakeSession, make_client
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from pushgate.delivery.http1 import MAX_BODY, MAX_HEADERS, PushResponse, ResponseParser, request_bytes
+from pushgate.delivery.transport.http1 import MAX_BODY, MAX_HEADERS, PushResponse, ResponseParser, request_bytes
 
 
 @pytest.fixture

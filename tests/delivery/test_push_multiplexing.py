@@ -12,11 +12,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from pushgate.delivery import keepalive
-from pushgate.delivery.http1 import PushResponse
-from pushgate.delivery.keepalive import KeepAliveTransport, OutgoingRequest
+from pushgate.delivery.transport import keepalive
+from pushgate.delivery.transport.http1 import PushResponse
+from pushgate.delivery.transport.keepalive import KeepAliveTransport, OutgoingRequest
 from pushgate.delivery.outcomes import OutcomeKind
-from pushgate.delivery.webpush import Delivery, Timeouts
+from pushgate.delivery.webpush.client import Delivery, Timeouts
 from tests.delivery.push_fakes import (
     Browser,
     MeetingPoint,

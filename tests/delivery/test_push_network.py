@@ -12,12 +12,12 @@ import aiohttp
 import pytest
 import pywebpush
 
-from pushgate.delivery import keepalive
+from pushgate.delivery.transport import keepalive
 from pushgate.delivery.errors import ConfigurationError
-from pushgate.delivery.keepalive import KeepAliveTransport
+from pushgate.delivery.transport.keepalive import KeepAliveTransport
 from pushgate.delivery.outcomes import OutcomeKind
-from pushgate.delivery.requests_session import new_requests_session
-from pushgate.delivery.webpush import MAX_CONNECT_TIMEOUT, MAX_READ_TIMEOUT, Timeouts
+from pushgate.delivery.webpush.requests_session import new_requests_session
+from pushgate.delivery.webpush.client import MAX_CONNECT_TIMEOUT, MAX_READ_TIMEOUT, Timeouts
 from tests.delivery.push_fakes import (
     SHORT_TIMEOUTS,
     Browser,

@@ -11,7 +11,7 @@ import requests
 from pywebpush import WebPushException
 
 from pushgate.delivery.outcomes import DeliveryOutcome, OutcomeKind, outcome_for_exception, parse_retry_after
-from pushgate.delivery.webpush import Delivery
+from pushgate.delivery.webpush.client import Delivery
 from tests.delivery.push_fakes import (
     SHORT_TIMEOUTS,
     Browser,
@@ -114,8 +114,8 @@ def test_d5_transport_errors_are_retried(error: Exception) -> None:
 
 @pytest.mark.parametrize("transport", ["keepalive", "requests"])
 def test_d5_connection_refused_is_retried(transport: str) -> None:
-    from pushgate.delivery.keepalive import KeepAliveTransport
-    from pushgate.delivery.requests_session import new_requests_session
+    from pushgate.delivery.transport.keepalive import KeepAliveTransport
+    from pushgate.delivery.webpush.requests_session import new_requests_session
 
     port = closed_port()
     session = KeepAliveTransport(2) if transport == "keepalive" else new_requests_session(2)

@@ -7,11 +7,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from pushgate.delivery.encryption import ReceiverKeys
+from pushgate.delivery.webpush.encryption import ReceiverKeys
 from pushgate.delivery.errors import ConfigurationError, PayloadTooLarge
-from pushgate.delivery.keepalive import KeepAliveTransport
+from pushgate.delivery.transport.keepalive import KeepAliveTransport
 from pushgate.delivery.outcomes import OutcomeKind
-from pushgate.delivery.vapid import VapidSigner
+from pushgate.delivery.webpush.vapid import VapidSigner
 from pushgate.identifiers import log_id
 from pushgate.validation import EndpointPolicy
 from tests.delivery.push_fakes import (
@@ -94,7 +94,7 @@ def test_g1_logs_of_sends_and_failures_hold_no_secret(delivery_logs: list[loggin
         client.send(browser.delivery(endpoint=endpoint))
     port = closed_port()
     refused_endpoint = f"http://127.0.0.1:{port}/{SECRET_PATH}"
-    from pushgate.delivery.requests_session import new_requests_session
+    from pushgate.delivery.webpush.requests_session import new_requests_session
 
     refused = make_client(new_requests_session(1), pem=pem, policy=loopback_policy(port), timeouts=SHORT_TIMEOUTS)
     assert refused.send(browser.delivery(endpoint=refused_endpoint)).kind is OutcomeKind.RETRY

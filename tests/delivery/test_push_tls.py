@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from pushgate.delivery.keepalive import KeepAliveTransport
+from pushgate.delivery.transport.keepalive import KeepAliveTransport
 from pushgate.delivery.outcomes import OutcomeKind
 from tests.delivery.push_fakes import SHORT_TIMEOUTS, Browser, MeetingPoint, loopback_policy, loopback_push_service, make_client
 

@@ -8,10 +8,10 @@ import threading
 import time
 from collections.abc import Iterator
 
-from pushgate.delivery.http1 import PushResponse
-from pushgate.delivery.keepalive import KeepAliveTransport, OutgoingRequest
+from pushgate.delivery.transport.http1 import PushResponse
+from pushgate.delivery.transport.keepalive import KeepAliveTransport, OutgoingRequest
 from pushgate.delivery.outcomes import OutcomeKind
-from pushgate.delivery.sending_loop import SendingLoop
+from pushgate.delivery.transport.sending_loop import SendingLoop
 from tests.delivery.push_fakes import Browser, MeetingPoint, loopback_policy, loopback_push_service, make_client
 
 TIMEOUT = (1.0, 5.0)

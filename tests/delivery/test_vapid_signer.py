@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from pushgate.delivery.errors import ConfigurationError
-from pushgate.delivery.vapid import TOKEN_LIFETIME, VapidSigner, check_subject, origin_of
+from pushgate.delivery.webpush.vapid import TOKEN_LIFETIME, VapidSigner, check_subject, origin_of
 from tests.delivery.push_fakes import SUBJECT, Browser, FakeSession, b64url, make_client, split_vapid, unb64url, vapid_pem, verify_es256
 
 # RFC 8292 §2.4: the example token and the key that signed it.

@@ -4,7 +4,7 @@ figures against template.yaml; the behaviour is in test_pipeline.py."""
 
 from __future__ import annotations
 
-from pushgate.delivery.webpush import MAX_CONNECT_TIMEOUT, MAX_READ_TIMEOUT
+from pushgate.delivery.webpush.client import MAX_CONNECT_TIMEOUT, MAX_READ_TIMEOUT
 from pushgate.delivery.transport.http2 import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT
 from pushgate.wiring import FANOUT_MESSAGE_SECONDS, NATIVE_SEND_DEADLINE_SECONDS, SENDER_MESSAGE_SECONDS, SENDER_MESSAGES_AT_ONCE
 from pushgate_local.template import functions, resources, sqs_event_sources

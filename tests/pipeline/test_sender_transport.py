@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities import parameters
 
 from pushgate.delivery.outcomes import OutcomeKind
 from pushgate.pushes import DeliveryTarget, Push
-from pushgate.sender import ChannelTransport, ChannelNotFound
+from pushgate.delivery.webpush.transport import ChannelTransport, ChannelNotFound
 from pushgate.validation import EndpointPolicy
 from tests.delivery.push_fakes import Browser, FakeSession, browser_decrypt, split_vapid, verify_es256
 

@@ -119,9 +119,9 @@ def delivery_service() -> DeliveryService:
     functions never load delivery code at cold start."""
     from aws_lambda_powertools.utilities import parameters
 
-    from pushgate.delivery.keepalive import KeepAliveTransport
-    from pushgate.delivery.sending_loop import SendingLoop
-    from pushgate.sender import ChannelTransport
+    from pushgate.delivery.transport.keepalive import KeepAliveTransport
+    from pushgate.delivery.transport.sending_loop import SendingLoop
+    from pushgate.delivery.webpush.transport import ChannelTransport
     from pushgate.services.delivery import DeliveryService
 
     config, core = settings(), services()

@@ -1,6 +1,8 @@
-"""Web Push delivery (RFC 8030/8188/8291/8292): VAPID signing, message encryption, the HTTP
-transport and the classification of push-service answers.
+"""Delivery to the providers, one folder each: `webpush` (RFC 8030/8188/8291/8292), `fcm` (FCM
+HTTP v1) and `apns`; `transport` holds the connections they send over (Web Push's HTTP/1.1
+keep-alive pool, the native senders' HTTP/2); `outcomes` is the one table of what a provider's
+answer means; `channel_cache` and `provider_urls` are shared by the senders.
 
-Import the submodules directly (`pushgate.delivery.webpush`, ...). Nothing outside the sender
-imports this package, so API functions never pay for it at cold start.
+Import the submodules directly. The API functions import only the pure size checks
+(`fcm.message`, `apns.payload`), never a client, so they pay nothing for delivery at cold start.
 """

@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from pushgate.delivery.encryption import CONTENT_ENCODING, MAX_PLAINTEXT_BYTES, ReceiverKeys, encrypt
+from pushgate.delivery.webpush.encryption import CONTENT_ENCODING, MAX_PLAINTEXT_BYTES, ReceiverKeys, encrypt
 from pushgate.delivery.errors import ConfigurationError, PayloadTooLarge
-from pushgate.delivery.keepalive import KeepAliveTransport, OutgoingRequest
+from pushgate.delivery.transport.keepalive import KeepAliveTransport, OutgoingRequest
 from pushgate.delivery.outcomes import DeliveryOutcome, OutcomeKind, outcome_for_exception, outcome_for_response
-from pushgate.delivery.push_headers import Urgency, check_topic, check_ttl, check_urgency
-from pushgate.delivery.vapid import VapidSigner, origin_of
+from pushgate.delivery.webpush.push_headers import Urgency, check_topic, check_ttl, check_urgency
+from pushgate.delivery.webpush.vapid import VapidSigner, origin_of
 from pushgate.errors import InvalidValue
 from pushgate.identifiers import log_id
 from pushgate.validation import EndpointPolicy

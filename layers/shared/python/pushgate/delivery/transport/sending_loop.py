@@ -20,7 +20,7 @@ import queue
 import threading
 from collections.abc import Iterable, Iterator
 
-from pushgate.delivery.keepalive import KeepAliveTransport, OutgoingRequest, Result, Timeout
+from pushgate.delivery.transport.keepalive import KeepAliveTransport, OutgoingRequest, Result, Timeout
 
 
 class _Job:

@@ -14,9 +14,9 @@ from typing import Any
 
 from pushgate.delivery.channel_cache import ChannelCache
 from pushgate.delivery.outcomes import DeliveryOutcome, OutcomeKind
-from pushgate.delivery.push_headers import collapse_topic
-from pushgate.delivery.vapid import VapidSigner
-from pushgate.delivery.webpush import Delivery, WebPushClient
+from pushgate.delivery.webpush.push_headers import collapse_topic
+from pushgate.delivery.webpush.vapid import VapidSigner
+from pushgate.delivery.webpush.client import Delivery, WebPushClient
 from pushgate.errors import PayloadTooLarge, PushgateError
 from pushgate.identifiers import log_id
 from pushgate.models import Channel

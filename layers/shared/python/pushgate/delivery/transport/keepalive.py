@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from pushgate.delivery.http1 import PushResponse, ResponseParser, request_bytes
+from pushgate.delivery.transport.http1 import PushResponse, ResponseParser, request_bytes
 from pushgate.urls import DEFAULT_PORTS, authority
 
 MAX_IDLE_SECONDS = 30.0  # drop pooled connections idle longer than this: servers and NATs time them out silently

@@ -20,7 +20,11 @@ provider is bench/fake_h2_service.py (0 ms) in a child process. The variants tak
 batch, so that load from other jobs hits each alike, and each round's ratio compares CPU spent
 in the same stretch of time. Target (issue): the transport <= 2x the bare requests.
 
-    .venv/bin/python bench/native_cpu.py [--deliveries 1000] [--rounds 5] [--providers apns,fcm]
+By default the senders run on H2Transport (h2 alone), as deployed; `--transport httpx` on the
+httpx transport it replaced (bench/httpx_transport.py) instead of Http2Transport
+(httpx); the reference stays the bare httpx.AsyncClient requests either way.
+
+    .venv/bin/python bench/native_cpu.py [--deliveries 1000] [--rounds 5] [--providers apns,fcm] [--transport h2|httpx]
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "src"), str(REPO / "layers" / "shared" / "python")]
 
 from fake_h2_service import FakeH2Service  # noqa: E402
-from native_world import INVOCATION, TTL, BareRequests, NativeWorld, all_sent, bare_client, check_with_honest_fakes  # noqa: E402
+from native_world import INVOCATION, TRANSPORTS, TTL, BareRequests, NativeWorld, all_sent, bare_client, check_with_honest_fakes  # noqa: E402
 
 from pushgate.pushes import DeliveryTarget  # noqa: E402
 from pushgate.services.fanout import DEVICES_PER_DELIVERY  # noqa: E402
@@ -126,13 +130,14 @@ def main() -> None:
     parser.add_argument("--deliveries", type=int, default=1000, help=f"per variant and round, in batches of {INVOCATION}")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--providers", default="apns,fcm", help="comma-separated: apns, fcm")
+    parser.add_argument("--transport", default="h2", choices=sorted(TRANSPORTS), help="the senders' HTTP/2 layer")
     arguments = parser.parse_args()
     providers = [name.strip() for name in arguments.providers.split(",") if name.strip()]
     if not providers or set(providers) - {"apns", "fcm"}:
         parser.error("--providers takes apns and/or fcm")
     batches = max(1, arguments.deliveries // INVOCATION)
     n = batches * INVOCATION
-    world = NativeWorld()
+    world = NativeWorld(arguments.transport)
     print(check_with_honest_fakes(world))
     ca = TestCertificateAuthority()
     loop = asyncio.new_event_loop()
@@ -167,7 +172,7 @@ def main() -> None:
 
     sniffio = "yes" if importlib.util.find_spec("sniffio") else "no (httpcore tries to import it again for every lock it sets up)"
     print(
-        f"{n} deliveries x {arguments.rounds} rounds, batches of {INVOCATION}, cpus={os.cpu_count()}, "
+        f"{n} deliveries x {arguments.rounds} rounds, batches of {INVOCATION}, senders on {world.transport_type.__name__}, cpus={os.cpu_count()}, "
         f"load average {os.getloadavg()[0]:.1f}, sniffio importable: {sniffio}"
     )
     print("sender process CPU per delivery (median round); multiple of the bare requests in the same round: best, median, worst")

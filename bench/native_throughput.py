@@ -5,7 +5,7 @@ connection, an `httpx.Client(http2=True)` reused, with the same TLS context, the
 the same provider JWT (APNs) or access token (FCM) reused (bench/native_world.py, "bare requests").
 Measured: the deployed shape, one invocation of the sender (5 SQS messages of 50 devices) with
 its messages side by side: 5 threads calling ApnsTransport.send / FcmTransport.send over one
-shared Http2Transport, as pushgate.sqs side_by_side and wiring.native_delivery_service do. Also
+shared H2Transport, as pushgate.sqs side_by_side and wiring.native_delivery_service do. Also
 shown: one message of 50 at a time.
 
 The provider is bench/fake_h2_service.py in a child process on 127.0.0.1 (TLS, HTTP/2), answering
@@ -19,7 +19,11 @@ it (its own SETTINGS_MAX_CONCURRENT_STREAMS, hard-coded, whatever the server all
 requests of an invocation go as a rolling window of 100, so about three round trips at 50 ms.
 The server's counts after one deployed invocation are printed to show it.
 
-    .venv/bin/python bench/native_throughput.py [--seconds 2] [--rounds 2] [--providers apns,fcm]
+By default the senders run on H2Transport (h2 alone, no stream cap), as deployed; `--transport httpx`
+runs them on the httpx transport it replaced (bench/httpx_transport.py) instead of
+Http2Transport (httpx); the plain loop stays httpx.Client either way, so the baseline is unchanged.
+
+    .venv/bin/python bench/native_throughput.py [--seconds 2] [--rounds 2] [--providers apns,fcm] [--transport h2|httpx]
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "src"), str(REPO / "layers" / "shared" / "python")]
 
 from fake_h2_service import FakeH2Service  # noqa: E402
-from native_world import INVOCATION, TTL, NativeWorld, all_sent, bare_client, check_with_honest_fakes  # noqa: E402
+from native_world import INVOCATION, TRANSPORTS, TTL, NativeWorld, all_sent, bare_client, check_with_honest_fakes  # noqa: E402
 
 from pushgate.pushes import DeliveryTarget  # noqa: E402
 from pushgate.wiring import SENDER_MESSAGES_AT_ONCE  # noqa: E402
@@ -136,7 +140,7 @@ def measure(providers: list[str], world: NativeWorld, ca: TestCertificateAuthori
         stats = connections[variant.provider]
         print(
             f"    one deployed invocation ({INVOCATION} requests) at the server: {stats['connections']['h2']} HTTP/2 connection(s), "
-            f"at most {stats['most_streams_on_one_connection']} streams open on one (httpcore's cap: 100)"
+            f"at most {stats['most_streams_on_one_connection']} streams open on one"
         )
 
 
@@ -145,15 +149,16 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=2.0, help="wall time per variant and round")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--providers", default="apns,fcm", help="comma-separated: apns, fcm")
+    parser.add_argument("--transport", default="h2", choices=sorted(TRANSPORTS), help="the senders' HTTP/2 layer")
     arguments = parser.parse_args()
     providers = [name.strip() for name in arguments.providers.split(",") if name.strip()]
     if not providers or set(providers) - {"apns", "fcm"}:
         parser.error("--providers takes apns and/or fcm")
-    world = NativeWorld()
+    world = NativeWorld(arguments.transport)
     print(check_with_honest_fakes(world))
     ca = TestCertificateAuthority()
     shape = f"{INVOCATION} devices per invocation ({SENDER_MESSAGES_AT_ONCE} messages of 50)"
-    print(f"{shape}, TLS + HTTP/2 on loopback, cpus={os.cpu_count()}")
+    print(f"{shape}, TLS + HTTP/2 on loopback, cpus={os.cpu_count()}, senders on {world.transport_type.__name__}")
     for delay_ms in (0, 50):
         measure(providers, world, ca, delay_ms, arguments.seconds, arguments.rounds)
 

@@ -44,7 +44,9 @@ from pushgate.delivery.fcm.message import build_message  # noqa: E402
 from pushgate.delivery.fcm.oauth import AccessTokens, ServiceAccount  # noqa: E402
 from pushgate.delivery.fcm.transport import FcmTransport  # noqa: E402
 from pushgate.delivery.outcomes import DeliveryOutcome, OutcomeKind  # noqa: E402
-from pushgate.delivery.transport.http2 import Http2Transport, tls_context  # noqa: E402
+from pushgate.delivery.transport.h2_transport import H2Transport  # noqa: E402
+from pushgate.delivery.transport.http2 import Http2Client, tls_context  # noqa: E402
+from httpx_transport import HttpxTransport  # noqa: E402
 from pushgate.identifiers import token_hash  # noqa: E402
 from pushgate.models import ApnsEnvironment, Channel, ChannelType  # noqa: E402
 from pushgate.pushes import DeliveryTarget, Push  # noqa: E402
@@ -67,6 +69,8 @@ PUSH_ID = "push_0123456789abcdefghijk"
 NOTIFICATION = {"title": "New message", "body": "You have a new message from Alice"}
 TTL = 86_400
 INVOCATION = DEVICES_PER_DELIVERY * SENDER_MESSAGES_AT_ONCE  # 5 messages of 50: one sender invocation
+# The senders' HTTP/2 layer, by the name the benchmarks' --transport option takes.
+TRANSPORTS: dict[str, type[HttpxTransport] | type[H2Transport]] = {"h2": H2Transport, "httpx": HttpxTransport}
 
 
 def _pem_pair(key: Any) -> tuple[str, str]:
@@ -109,7 +113,8 @@ class BareRequests:
 class NativeWorld:
     """Keys, channels, secrets, the push and one invocation's devices per provider."""
 
-    def __init__(self) -> None:
+    def __init__(self, transport: str = "h2") -> None:
+        self.transport_type = TRANSPORTS[transport]
         self.apns_private_pem, self.apns_public_pem = _pem_pair(ec.generate_private_key(ec.SECP256R1()))
         self.fcm_private_pem, self.fcm_public_pem = _pem_pair(rsa.generate_private_key(public_exponent=65537, key_size=2048))
         apns_key_name, fcm_key_name = "/pushgate/bench/apns-key", "/pushgate/bench/fcm-key"
@@ -134,16 +139,15 @@ class NativeWorld:
         """The invocation's devices as its SQS messages of 50."""
         return [targets[k : k + DEVICES_PER_DELIVERY] for k in range(0, len(targets), DEVICES_PER_DELIVERY)]
 
-    @staticmethod
-    def http(ca_file: str) -> Http2Transport:
-        """As wiring.native_delivery_service builds it, with the fakes' CA."""
-        return Http2Transport(ca_file=ca_file)
+    def http(self, ca_file: str) -> Http2Client:
+        """As wiring.native_delivery_service builds it (of the chosen type), with the fakes' CA."""
+        return self.transport_type(ca_file=ca_file)
 
-    def apns_transport(self, http: Http2Transport, url: str) -> ApnsTransport:
+    def apns_transport(self, http: Http2Client, url: str) -> ApnsTransport:
         urls = {"apns": url, "apns-sandbox": url}
         return ApnsTransport(self.channels, self.secrets.__getitem__, http, urls, deadline_seconds=NATIVE_SEND_DEADLINE_SECONDS)
 
-    def fcm_transport(self, http: Http2Transport, url: str) -> FcmTransport:
+    def fcm_transport(self, http: Http2Client, url: str) -> FcmTransport:
         urls = {"fcm": url, "fcm-token": f"{url}/token"}
         return FcmTransport(self.channels, self.secrets.__getitem__, http, urls, deadline_seconds=NATIVE_SEND_DEADLINE_SECONDS)
 
@@ -167,7 +171,7 @@ class NativeWorld:
         send_url = f"{url}/v1/projects/{PROJECT_ID}/messages:send"
         return BareRequests(headers, lambda i: send_url, lambda i: json.dumps(messages[i % INVOCATION], separators=(",", ":")).encode())
 
-    def fcm_access_token(self, http: Http2Transport, url: str) -> str:
+    def fcm_access_token(self, http: Http2Client, url: str) -> str:
         """One access token, minted as a script would (its own assertion, one POST): for the bare requests."""
         return AccessTokens(http, f"{url}/token").token(self.account)
 

@@ -10,9 +10,11 @@ under the client differs:
   wiring.delivery_service builds it, given a TLS context that trusts the fakes' test CA (its
   `tls_context` parameter: no change to it is needed). Up to 250 TLS connections, one request
   in flight on each.
-- HTTP/2: `Http2PushSession` below, KeepAliveTransport's `post_many` surface over one
-  Http2Transport (httpx, h2): the message's requests are all taken (encrypted) on the calling
-  thread, then sent as streams of one TLS connection (at most 100 at once: httpcore's cap).
+- HTTP/2: `Http2PushSession` below, KeepAliveTransport's `post_many` surface over one HTTP/2
+  client: `--http2 h2` (default) the native senders' H2Transport, `--http2 httpx` the httpx
+  transport it replaced (bench/httpx_transport.py, at most 100 streams at once: httpcore's cap).
+  The message's requests are all taken (encrypted) on the calling thread, then sent as streams of
+  one TLS connection.
 
 One invocation of the deployed sender is 5 messages of 50, each on a thread of its own (pushgate.sqs
 side_by_side); one message at a time is shown too. The push service is bench/fake_h2_service.py in a
@@ -21,7 +23,7 @@ keep-alive pool, with the same 201 answer after the same delay. The CPU part run
 variants taking turns batch by batch; its reference is RFC 8291 encryption alone (http_ece, fresh
 key), the reference of bench/sender_cpu.py, so that the figures compare with README's.
 
-    .venv/bin/python bench/webpush_http2.py [--seconds 2] [--rounds 2] [--cpu-deliveries 1000] [--cpu-rounds 5]
+    .venv/bin/python bench/webpush_http2.py [--seconds 2] [--rounds 2] [--cpu-deliveries 1000] [--cpu-rounds 5] [--http2 h2|httpx]
 """
 
 from __future__ import annotations
@@ -47,7 +49,10 @@ from sender_throughput import PAYLOAD, SUBJECT, TTL, browser_keys, vapid_key  # 
 
 from pushgate.delivery.transport.keepalive import KeepAliveTransport, OutgoingRequest  # noqa: E402
 from pushgate.delivery.transport.sending_loop import SendingLoop  # noqa: E402
-from pushgate.delivery.transport.http2 import Http2Transport, Request, Response  # noqa: E402
+from httpx_transport import HttpxTransport  # noqa: E402
+
+from pushgate.delivery.transport.h2_transport import H2Transport  # noqa: E402
+from pushgate.delivery.transport.http2 import Http2Client, Request, Response  # noqa: E402
 from pushgate.delivery.webpush.vapid import VapidSigner  # noqa: E402
 from pushgate.delivery.webpush.client import Delivery, WebPushClient  # noqa: E402
 from pushgate.services.fanout import DEVICES_PER_DELIVERY  # noqa: E402
@@ -59,6 +64,9 @@ INVOCATION = DEVICES_PER_DELIVERY * SENDER_MESSAGES_AT_ONCE
 REFERENCE = "RFC 8291 encryption alone (http_ece, fresh key)"
 HTTP1 = "HTTP/1.1 keep-alive"
 HTTP2 = "HTTP/2"
+# The HTTP/2 client under test (--http2): the native senders' own (h2) or the httpx one it replaced.
+HTTP2_CLIENTS = {"h2": H2Transport, "httpx": HttpxTransport}
+HTTP2_CLIENT = "h2"
 
 Run = Callable[[int], int]
 
@@ -85,7 +93,7 @@ class Http2PushSession:
     """KeepAliveTransport's `post_many` over an Http2Transport, so that WebPushClient sends its
     requests unchanged as HTTP/2 streams. The deadline for a call is the connect plus read timeout."""
 
-    def __init__(self, http: Http2Transport) -> None:
+    def __init__(self, http: Http2Client) -> None:
         self._http = http
 
     def post_many(self, requests: Iterable[OutgoingRequest], timeout: tuple[float, float], concurrency: int | None = None) -> list:
@@ -107,7 +115,7 @@ class Senders:
         self.deliveries = [Delivery(url, p256dh, auth, PAYLOAD, TTL) for url, (p256dh, auth) in zip(endpoints, keys)]
         trusting_fakes = ssl.create_default_context(cafile=service.ca_file)
         pool = KeepAliveTransport(pool_size=SENDER_CONCURRENCY * SENDER_MESSAGES_AT_ONCE, tls_context=trusting_fakes)
-        sessions = {HTTP1: SendingLoop(pool), HTTP2: Http2PushSession(Http2Transport(ca_file=service.ca_file))}
+        sessions = {HTTP1: SendingLoop(pool), HTTP2: Http2PushSession(HTTP2_CLIENTS[HTTP2_CLIENT](ca_file=service.ca_file))}
         self.clients = {
             protocol: WebPushClient(signer, policy, concurrency=SENDER_CONCURRENCY, session=session)
             for protocol, session in sessions.items()
@@ -241,11 +249,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="throughput rounds")
     parser.add_argument("--cpu-deliveries", type=int, default=1000, help=f"per variant and CPU round, in batches of {INVOCATION}")
     parser.add_argument("--cpu-rounds", type=int, default=5)
+    parser.add_argument("--http2", default="h2", choices=sorted(HTTP2_CLIENTS), help="the HTTP/2 client: H2Transport or httpx")
     arguments = parser.parse_args()
+    global HTTP2_CLIENT  # noqa: PLW0603 - one setting for the run, read where the sessions are built
+    HTTP2_CLIENT = arguments.http2
     keys = [browser_keys() for _ in range(INVOCATION)]
     vapid_pem, _ = vapid_key()
     ca = TestCertificateAuthority()
-    print(f"{INVOCATION} subscriptions, {len(PAYLOAD)} B payload, TLS on loopback for both, cpus={os.cpu_count()}")
+    print(f"{INVOCATION} subscriptions, {len(PAYLOAD)} B payload, TLS on loopback for both, HTTP/2 client {HTTP2_CLIENT}, cpus={os.cpu_count()}")
     for delay_ms in (0, 50):
         throughput(ca, keys, vapid_pem, delay_ms, arguments.seconds, arguments.rounds)
     cpu(ca, keys, vapid_pem, arguments.cpu_deliveries, arguments.cpu_rounds)

@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from pushgate import config, wiring
-from pushgate.delivery.transport import http2
+from pushgate.delivery.transport import h2_transport
 from pushgate.models import Caller, ChannelType, DeviceType
 from pushgate.secret_store import SsmSecretStore
 from pushgate.services.provider_channels import ProviderChannelService
@@ -185,7 +185,7 @@ class NativeWorld:
     sqs_sends: SqsSends = field(default_factory=SqsSends)
     slow: dict[ChannelType, SlowToAnswer] = field(default_factory=dict)
     _servers: list[TlsServer] = field(default_factory=list)
-    _transports: list[http2.Http2Transport] = field(default_factory=list)
+    _transports: list[h2_transport.H2Transport] = field(default_factory=list)
     _handlers: dict[str, ModuleType] = field(default_factory=dict)
 
     def start(self) -> NativeWorld:
@@ -227,12 +227,12 @@ class NativeWorld:
         """The senders' transports live as long as their containers; here, as long as the test."""
         opened = self._transports
 
-        class Recorded(http2.Http2Transport):
+        class Recorded(h2_transport.H2Transport):
             def __init__(self, *args: Any, **kwargs: Any) -> None:
                 super().__init__(*args, **kwargs)
                 opened.append(self)
 
-        self.monkeypatch.setattr(http2, "Http2Transport", Recorded)
+        self.monkeypatch.setattr(h2_transport, "H2Transport", Recorded)
 
     def _add_channels(self) -> None:
         service = ProviderChannelService(self.pushgate.repository, SsmSecretStore(self.aws["ssm"]), self.pushgate.settings.ssm_prefix)

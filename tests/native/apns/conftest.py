@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from pushgate.delivery.apns.transport import ApnsTransport
 from pushgate.delivery.outcomes import DeliveryOutcome
-from pushgate.delivery.transport.http2 import Http2Transport
+from pushgate.delivery.transport.h2_transport import H2Transport
 from pushgate.identifiers import token_hash
 from pushgate.models import ApnsEnvironment, Channel, ChannelType
 from pushgate.pushes import DeliveryTarget, Push
@@ -95,7 +95,7 @@ class Apns:
         self._sandbox: tuple[FakeApns, TlsServer] | None = None
         self.channels = Channels()
         self.secrets: dict[str, str] = {KEY_PARAMETER: key.private_pem}
-        self.http = Http2Transport(ca_file=str(ca.ca_file), connect_timeout=5.0, read_timeout=10.0)
+        self.http = H2Transport(ca_file=str(ca.ca_file), connect_timeout=5.0, read_timeout=10.0)
         self._raw: httpx.Client | None = None
         self._tokens: dict[int, str] = {}
         self.add_channel()

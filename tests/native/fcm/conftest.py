@@ -20,7 +20,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from pushgate.delivery.fcm.oauth import GRANT_TYPE, SCOPE, ServiceAccount
 from pushgate.delivery.fcm.transport import FcmTransport
-from pushgate.delivery.transport.http2 import Http2Transport, tls_context
+from pushgate.delivery.transport.h2_transport import H2Transport
+from pushgate.delivery.transport.http2 import tls_context
 from pushgate.models import Channel, ChannelType
 from pushgate.pushes import DeliveryTarget, Push
 from pushgate_local.fakes.fcm import FakeFcm
@@ -144,15 +145,15 @@ def other_project(fake: FakeFcm, other_keys: KeyPair) -> Project:
 
 
 @pytest.fixture
-def http(ca: TestCertificateAuthority, server: TlsServer) -> Iterator[Http2Transport]:
+def http(ca: TestCertificateAuthority, server: TlsServer) -> Iterator[H2Transport]:
     # Depends on the server so that it closes first: the server then stops with no connection open.
-    transport = Http2Transport(ca_file=str(ca.ca_file), connect_timeout=2.0, read_timeout=5.0)
+    transport = H2Transport(ca_file=str(ca.ca_file), connect_timeout=2.0, read_timeout=5.0)
     yield transport
     transport.close()
 
 
 @pytest.fixture
-def make_transport(http: Http2Transport, urls: dict[str, str]):
+def make_transport(http: H2Transport, urls: dict[str, str]):
     def build(*projects: Project, deadline_seconds: float = 10.0, channels: Channels | None = None) -> FcmTransport:
         return FcmTransport(channels or Channels(*projects), Secrets(*projects), http, urls, deadline_seconds=deadline_seconds)
 

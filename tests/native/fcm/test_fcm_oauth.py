@@ -13,7 +13,8 @@ import jwt
 import pytest
 
 from pushgate.delivery.fcm.oauth import SCOPE, AccessTokenError, AccessTokens
-from pushgate.delivery.transport.http2 import Http2Transport, Request, Response
+from pushgate.delivery.transport.h2_transport import H2Transport
+from pushgate.delivery.transport.http2 import Request, Response
 from pushgate_local.fakes.fcm import FakeFcm
 from tests.native.fcm.conftest import KeyPair, Project
 
@@ -29,7 +30,7 @@ class Clock:
 class Recording:
     """Wraps the real transport and keeps what AccessTokens sent (to read the assertion)."""
 
-    def __init__(self, http: Http2Transport) -> None:
+    def __init__(self, http: H2Transport) -> None:
         self.http = http
         self.sent: list[Request] = []
 
@@ -38,7 +39,7 @@ class Recording:
         return self.http.send_all(requests, deadline_seconds)
 
 
-def test_the_assertion_is_what_google_asks_for(http: Http2Transport, urls: dict[str, str], project: Project,
+def test_the_assertion_is_what_google_asks_for(http: H2Transport, urls: dict[str, str], project: Project,
                                               keys: KeyPair) -> None:
     recording = Recording(http)
     tokens = AccessTokens(recording, urls["fcm-token"])
@@ -57,7 +58,7 @@ def test_the_assertion_is_what_google_asks_for(http: Http2Transport, urls: dict[
     assert claims["exp"] - claims["iat"] == 3600
 
 
-def test_one_token_serves_every_call_until_five_minutes_before_expiry(http: Http2Transport, urls: dict[str, str], fake: FakeFcm,
+def test_one_token_serves_every_call_until_five_minutes_before_expiry(http: H2Transport, urls: dict[str, str], fake: FakeFcm,
                                                                      project: Project) -> None:
     clock = Clock(fake_now := time.time())
     fake.clock = clock  # the fake judges expiry by the same clock
@@ -73,7 +74,7 @@ def test_one_token_serves_every_call_until_five_minutes_before_expiry(http: Http
     assert second != first and tokens.minted == 2 and fake.tokens_issued == 2
 
 
-def test_a_short_lived_token_is_kept_for_half_its_life_not_minted_per_call(http: Http2Transport, urls: dict[str, str],
+def test_a_short_lived_token_is_kept_for_half_its_life_not_minted_per_call(http: H2Transport, urls: dict[str, str],
                                                                           fake: FakeFcm, project: Project) -> None:
     fake.token_lifetime = 60
     clock = Clock(time.time())
@@ -86,14 +87,14 @@ def test_a_short_lived_token_is_kept_for_half_its_life_not_minted_per_call(http:
     assert tokens.token(project.account) != first
 
 
-def test_concurrent_callers_share_one_mint(http: Http2Transport, urls: dict[str, str], fake: FakeFcm, project: Project) -> None:
+def test_concurrent_callers_share_one_mint(http: H2Transport, urls: dict[str, str], fake: FakeFcm, project: Project) -> None:
     tokens = AccessTokens(http, urls["fcm-token"])
     with ThreadPoolExecutor(max_workers=16) as pool:
         seen = set(pool.map(lambda _: tokens.token(project.account), range(64)))
     assert len(seen) == 1 and tokens.minted == 1 and fake.tokens_issued == 1
 
 
-def test_fifty_401s_with_the_same_token_make_one_new_token(http: Http2Transport, urls: dict[str, str], fake: FakeFcm,
+def test_fifty_401s_with_the_same_token_make_one_new_token(http: H2Transport, urls: dict[str, str], fake: FakeFcm,
                                                           project: Project) -> None:
     tokens = AccessTokens(http, urls["fcm-token"])
     stale = tokens.token(project.account)
@@ -111,7 +112,7 @@ def test_fifty_401s_with_the_same_token_make_one_new_token(http: Http2Transport,
     assert tokens.minted == 2 and fake.tokens_issued == 2
 
 
-def test_invalidating_a_token_already_replaced_changes_nothing(http: Http2Transport, urls: dict[str, str], project: Project) -> None:
+def test_invalidating_a_token_already_replaced_changes_nothing(http: H2Transport, urls: dict[str, str], project: Project) -> None:
     tokens = AccessTokens(http, urls["fcm-token"])
     stale = tokens.token(project.account)
     tokens.invalidate(stale)
@@ -120,14 +121,14 @@ def test_invalidating_a_token_already_replaced_changes_nothing(http: Http2Transp
     assert tokens.token(project.account) == fresh and tokens.minted == 2
 
 
-def test_accounts_have_tokens_of_their_own(http: Http2Transport, urls: dict[str, str], project: Project,
+def test_accounts_have_tokens_of_their_own(http: H2Transport, urls: dict[str, str], project: Project,
                                            other_project: Project) -> None:
     tokens = AccessTokens(http, urls["fcm-token"])
     assert tokens.token(project.account) != tokens.token(other_project.account)
     assert tokens.minted == 2
 
 
-def test_a_refusal_raises_with_the_oauth_code_and_no_secret(http: Http2Transport, urls: dict[str, str], project: Project,
+def test_a_refusal_raises_with_the_oauth_code_and_no_secret(http: H2Transport, urls: dict[str, str], project: Project,
                                                             other_project: Project) -> None:
     tokens = AccessTokens(http, urls["fcm-token"])
     wrong_key = replace(project.account, private_key=other_project.keys.private_pem)
@@ -141,7 +142,7 @@ def test_a_refusal_raises_with_the_oauth_code_and_no_secret(http: Http2Transport
     assert tokens.minted == 0
 
 
-def test_an_unusable_key_raises_before_any_request(http: Http2Transport, urls: dict[str, str], project: Project,
+def test_an_unusable_key_raises_before_any_request(http: H2Transport, urls: dict[str, str], project: Project,
                                                    fake: FakeFcm) -> None:
     tokens = AccessTokens(http, urls["fcm-token"])
     with pytest.raises(AccessTokenError) as refused:
@@ -150,7 +151,7 @@ def test_an_unusable_key_raises_before_any_request(http: Http2Transport, urls: d
     assert fake.tokens_issued == 0
 
 
-def test_an_unreachable_token_endpoint_raises_a_transient_error(http: Http2Transport, project: Project) -> None:
+def test_an_unreachable_token_endpoint_raises_a_transient_error(http: H2Transport, project: Project) -> None:
     with socket.socket() as unused:
         unused.bind(("127.0.0.1", 0))
         port = unused.getsockname()[1]

@@ -11,7 +11,7 @@ warnings.filterwarnings("ignore", message="No application metrics to publish", c
 
 logger = Logger()
 # X-Ray's patch_all would also patch (so import at every cold start) whatever HTTP libraries are
-# installed: httpx, which only the native senders use, among them. The AWS SDK calls are the ones
+# installed (requests, httpx, ...), though no function sends with them. The AWS SDK calls are the ones
 # worth a subsegment everywhere.
 tracer = Tracer(patch_modules=("botocore",))
 metrics = Metrics()

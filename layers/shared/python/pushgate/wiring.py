@@ -153,15 +153,15 @@ NATIVE_METRIC_PREFIX = {ChannelType.FCM: "Fcm", ChannelType.APNS: "Apns"}
 @lru_cache(maxsize=2)
 def native_delivery_service(provider: ChannelType) -> DeliveryService:
     """The FCM or APNs sender's use case: the same DeliveryService as Web Push, over HTTP/2. One
-    transport (connection pool and event loop) per container; httpx is imported only here."""
+    transport (connections and event loop) per container; h2 is imported only here."""
     from aws_lambda_powertools.utilities import parameters
 
     from pushgate.delivery.provider_urls import provider_urls
-    from pushgate.delivery.transport.http2 import Http2Transport
+    from pushgate.delivery.transport.h2_transport import H2Transport
     from pushgate.services.delivery import DeliveryService
 
     config, core = settings(), services()
-    http = Http2Transport(ca_file=config.provider_ca_file)
+    http = H2Transport(ca_file=config.provider_ca_file)
     options = {
         "read_secret": lambda name: parameters.get_parameter(name, decrypt=True, max_age=300),
         "http": http,

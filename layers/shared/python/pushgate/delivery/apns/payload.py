@@ -1,6 +1,6 @@
 """What APNs gets for one push and one device: the JSON payload and the `apns-*` headers.
 
-Pure (no network, no httpx): POST /push imports `check_fits` to refuse a push whose APNs payload
+Pure (no network, no HTTP client): POST /push imports `check_fits` to refuse a push whose APNs payload
 could never be accepted, before anything is queued.
 
 - A push with a notification is an `alert` push: `{"aps": {"alert": {"title", "body"}, "sound":

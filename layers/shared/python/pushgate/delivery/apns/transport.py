@@ -1,5 +1,5 @@
 """The APNs sender's transport: a batch of iOS devices becomes one HTTP/2 request per device, all
-in flight together on the shared connection (`Http2Transport.send_all`), each authorised by its
+in flight together on the shared connection (`Http2Client.send_all`, `H2Transport` in the senders), each authorised by its
 channel's provider token.
 
 Per channel, read once per container and a few minutes (ChannelCache): the team, key id, bundle id and
@@ -35,7 +35,7 @@ from pushgate.delivery.outcomes import (
     outcome_for_exception,
     outcome_for_provider,
 )
-from pushgate.delivery.transport.http2 import Http2Transport, Request, Response
+from pushgate.delivery.transport.http2 import Http2Client, Request, Response
 from pushgate.errors import PayloadTooLarge
 from pushgate.identifiers import log_id
 from pushgate.models import ApnsEnvironment, Channel, ChannelType
@@ -105,7 +105,7 @@ class ApnsTransport:
         self,
         repository: Repository,
         read_secret: Callable[[str], str],
-        http: Http2Transport,
+        http: Http2Client,
         urls: Mapping[str, str],
         clock: Callable[[], float] = time.time,
         deadline_seconds: float = DEFAULT_DEADLINE_SECONDS,

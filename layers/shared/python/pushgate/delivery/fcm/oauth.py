@@ -25,7 +25,7 @@ from urllib.parse import urlencode
 
 import jwt
 
-from pushgate.delivery.transport.http2 import Http2Transport, Request, Response
+from pushgate.delivery.transport.http2 import Http2Client, Request, Response
 from pushgate.errors import PushgateError
 
 SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
@@ -73,7 +73,7 @@ class AccessTokens:
 
     def __init__(
         self,
-        http: Http2Transport,
+        http: Http2Client,
         token_url: str,
         clock: Callable[[], float] = time.time,
         deadline_seconds: float = TOKEN_DEADLINE_SECONDS,

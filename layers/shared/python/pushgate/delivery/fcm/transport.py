@@ -31,7 +31,7 @@ from pushgate.delivery.outcomes import (
     outcome_for_provider,
 )
 from pushgate.delivery.provider_urls import FCM, FCM_TOKEN
-from pushgate.delivery.transport.http2 import DeadlineExceeded, Http2Transport, Request, Response
+from pushgate.delivery.transport.http2 import DeadlineExceeded, Http2Client, Request, Response
 from pushgate.identifiers import log_id
 from pushgate.models import Channel, ChannelType
 from pushgate.pushes import DeliveryTarget, Push
@@ -58,7 +58,7 @@ class FcmTransport:
         self,
         repository: Repository,
         read_secret: Callable[[str], str],
-        http: Http2Transport,
+        http: Http2Client,
         urls: Mapping[str, str],
         clock: Callable[[], float] = time.time,
         deadline_seconds: float = 30.0,

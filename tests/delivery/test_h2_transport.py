@@ -213,6 +213,21 @@ def test_connections_are_kept_across_calls(app: App, server: TlsServer, http: H2
     assert len(app.clients) == 1
 
 
+def test_a_connection_idle_past_the_limit_is_replaced_not_trusted(app: App, server: TlsServer, http: H2Transport,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    # A Lambda container is frozen between invocations: a connection unused for a while may be
+    # gone at the provider, so it is replaced before a batch is sent on it.
+    from pushgate.delivery.transport import h2_transport
+
+    monkeypatch.setattr(h2_transport, "IDLE_RECONNECT_SECONDS", 0.2)
+    assert statuses(http.send_all([post(server.url, "/a")] * 3, deadline_seconds=5)) == [200] * 3
+    assert statuses(http.send_all([post(server.url, "/a")] * 3, deadline_seconds=5)) == [200] * 3
+    assert len(app.clients) == 1  # used again at once: kept
+    time.sleep(0.3)
+    assert statuses(http.send_all([post(server.url, "/a")] * 3, deadline_seconds=5)) == [200] * 3
+    assert len(app.clients) == 2
+
+
 def test_five_threads_sending_at_once_each_get_their_own_answers(app: App, server: TlsServer, http: H2Transport) -> None:
     def send(thread: int) -> list[str]:
         answers = http.send_all([post(server.url, f"/t{thread}/{i}") for i in range(50)], deadline_seconds=10)

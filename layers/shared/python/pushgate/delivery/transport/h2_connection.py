@@ -117,6 +117,7 @@ class Connection(asyncio.Protocol):
         self.ready = False  # the server's first SETTINGS has come
         self.closed = False
         self.going_away = False
+        self.last_active = loop.time()  # a stream started or bytes came
 
     # --- opening --------------------------------------------------------------------------------
 
@@ -168,6 +169,18 @@ class Connection(asyncio.Protocol):
     def usable(self) -> bool:
         return self.ready and not self.closed and not self.going_away
 
+    def idle_for(self, now: float) -> float:
+        """Seconds with no stream open and nothing received (0 while a stream is open)."""
+        return 0.0 if self._streams else now - self.last_active
+
+    def retire(self) -> None:
+        """Closes an idle connection (no stream open) that the pool has already dropped."""
+        self.closed = True
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+        if self._transport is not None:
+            self._transport.close()
+
     @property
     def free_streams(self) -> int:
         if not self.usable:
@@ -179,7 +192,7 @@ class Connection(asyncio.Protocol):
     def start(self, exchanges: list[Exchange]) -> None:
         """Opens a stream per exchange (the caller checked free_streams) and writes them at once."""
         h2_connection = self._h2
-        now = self._loop.time()
+        now = self.last_active = self._loop.time()
         for exchange in exchanges:
             stream_id = h2_connection.get_next_available_stream_id()
             exchange.stream_id, exchange.started, exchange.owner = stream_id, now, self
@@ -230,6 +243,7 @@ class Connection(asyncio.Protocol):
     # --- receiving ------------------------------------------------------------------------------
 
     def data_received(self, data: bytes) -> None:
+        self.last_active = self._loop.time()
         try:
             events = self._h2.receive_data(data)
         except h2.exceptions.ProtocolError as error:

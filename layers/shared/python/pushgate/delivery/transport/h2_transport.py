@@ -35,6 +35,11 @@ from pushgate.delivery.transport.http2 import (
 )
 
 _AUTHORITY_CACHE_SIZE = 256
+# A connection that has carried nothing for this long is replaced rather than trusted: a Lambda
+# container is frozen between invocations, and a provider or a NAT may have dropped the connection
+# meanwhile without our knowing; a stream sent on it would fail and its device wait for a retry.
+# A new connection costs one TLS handshake per idle spell.
+IDLE_RECONNECT_SECONDS = 120.0
 # Beyond the deadline, how long a caller waits for the loop before deciding it is gone: the loop
 # answers every batch by its deadline, so this only bounds a wait on a broken transport.
 _LOOP_GRACE_SECONDS = 5.0
@@ -192,6 +197,11 @@ class H2Transport:
         """Starts queued exchanges on connections with free streams, one write per connection;
         opens a connection when none can take them."""
         queue = origin.queue
+        if queue:
+            now = self._loop.time()
+            for connection in [c for c in origin.connections if c.idle_for(now) > IDLE_RECONNECT_SECONDS]:
+                origin.connections.remove(connection)
+                connection.retire()
         for connection in origin.connections:
             if not queue:
                 return

@@ -403,6 +403,16 @@ def test_close_ends_the_loop_thread_and_later_calls_are_refused(ca: CertificateA
         transport.send_all([post(server.url, "/ok")], deadline_seconds=5)
 
 
+@pytest.mark.parametrize(
+    "name, value",
+    [("apns-topic", "a\r\nx-injected: 1"), ("apns-topic", "a\x00b"), ("connection", "close"),
+     ("transfer-encoding", "chunked"), ("apns topic", "ok"), ("apns-collapse-id", " padded"), ("te", "trailers")],
+)
+def test_a_header_http2_forbids_fails_that_request_only(server: TlsServer, http: H2Transport, name: str, value: str) -> None:
+    answers = http.send_all([post(server.url, "/x", **{name: value}), post(server.url, "/ok", **{"apns-topic": "com.example.app"})], deadline_seconds=5)
+    assert statuses(answers) == ["ValueError", 200]
+
+
 def test_a_non_https_url_fails_that_request_only(server: TlsServer, http: H2Transport) -> None:
     answers = http.send_all([post("http://127.0.0.1:1", "/x"), post(server.url, "/ok")], deadline_seconds=5)
     assert statuses(answers) == ["ValueError", 200]

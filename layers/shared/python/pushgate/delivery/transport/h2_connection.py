@@ -102,7 +102,9 @@ class Connection(asyncio.Protocol):
         self._read_timeout = read_timeout
         self._on_change = on_change
         config = h2.config.H2Configuration(
-            client_side=True, header_encoding=None, validate_outbound_headers=True, validate_inbound_headers=True
+            # Outbound headers are checked once, cheaply, by H2Transport._request_headers.
+            client_side=True, header_encoding=None, validate_outbound_headers=False, normalize_outbound_headers=False,
+            validate_inbound_headers=True,
         )
         self._h2 = h2.connection.H2Connection(config=config)
         # HPACK's Huffman coding is optional (RFC 7541 5.2) and, in pure Python, the largest cost

@@ -1,5 +1,6 @@
-"""Writes the sample API Gateway events in events/: HTTP API (payload 2.0) events for the HTTP
-functions, and WebSocket API events for the WebSocket route functions.
+"""Writes the sample events in events/: HTTP API (payload 2.0) events for the HTTP functions,
+WebSocket API events for the WebSocket route functions, and SQS events for the fan-out and the
+three senders.
 
 They are what `sam local invoke -e events/<file>` feeds a function, and what the handler tests
 feed the handlers (after swapping in real credentials). Every credential in them is a placeholder
@@ -247,8 +248,53 @@ def websocket_events() -> dict[str, dict]:
     }
 
 
+def sqs_event(queue: str, body: dict) -> dict:
+    """What Lambda's SQS event source mapping hands a function for one message."""
+    return {
+        "Records": [
+            {
+                "messageId": "059f36b4-87a3-44ab-83d2-661975830a7d",
+                "receiptHandle": "AQEBwJnKyrHigUMZj6rYigCgxlaS3SLy0a-example",
+                "body": json.dumps(body, separators=(",", ":")),
+                "attributes": {
+                    "ApproximateReceiveCount": "1",
+                    "SentTimestamp": "1795449600000",
+                    "SenderId": "AIDAIENQZJOLO23YVJ4VO",
+                    "ApproximateFirstReceiveTimestamp": "1795449600001",
+                },
+                "messageAttributes": {},
+                "md5OfBody": "e4e68fb7bd0e697a0ae8f1bb342846b3",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": f"arn:aws:sqs:us-east-1:123456789012:{queue}",
+                "awsRegion": "us-east-1",
+            }
+        ]
+    }
+
+
+def delivery_events() -> dict[str, dict]:
+    """CONTRACT §7: a fan-out message and one delivery batch per sender. The push id must name a
+    push of the stack (POST /push prints it); the channel ids the app's channels of that provider."""
+    push_id, app_id = "replace-with-a-push-id-from-post-push", "app_replace-with-the-app-id"
+
+    def device(token: str, device_type: str, **extra: str) -> dict:
+        return {"token_hash": "replace-with-sha256-of-the-token", "token": token, "type": device_type, **extra}
+
+    def batch(devices: list[dict]) -> dict:
+        return {"push_id": push_id, "app_id": app_id, "batch_id": "sample-batch", "attempt": 0, "devices": devices}
+
+    return {
+        "sqs-fanout.json": sqs_event("FanoutQueue", {"push_id": push_id, "app_id": app_id, "target": {"kind": "user", "user_id": "alice"}}),
+        "sqs-webpush-delivery.json": sqs_event("DeliveryQueue", batch([device(
+            EXAMPLE["endpoint"], "web", p256dh=EXAMPLE["key_p256dh"], auth=EXAMPLE["key_auth"], channel_id=CHANNEL_ID)])),
+        "sqs-fcm-delivery.json": sqs_event("FcmDeliveryQueue", batch([device(FCM_TOKEN, "android", channel_id=CHANNEL_ID)])),
+        "sqs-apns-delivery.json": sqs_event("ApnsDeliveryQueue", batch([
+            device(APNS_TOKEN, "ios", channel_id=CHANNEL_ID), device(APNS_TOKEN.upper(), "ios-voip", channel_id=CHANNEL_ID)])),
+    }
+
+
 def main() -> None:
-    events = {**account_events(), **device_events(), **topics_events(), **channel_events(), **websocket_events()}
+    events = {**account_events(), **device_events(), **topics_events(), **channel_events(), **websocket_events(), **delivery_events()}
     EVENTS.mkdir(exist_ok=True)
     for name, event in events.items():
         (EVENTS / name).write_text(json.dumps(event, indent=2) + "\n")

@@ -501,3 +501,25 @@ def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "condition not met in time"
         time.sleep(0.01)
+
+
+@pytest.mark.parametrize("status", [b"2x0", b"", b"20", b"+200", b"\xd9\xa2\xd9\xa0\xd9\xa0"])
+def test_a_status_that_is_not_three_digits_counts_as_no_answer(status: bytes) -> None:
+    # Inbound headers are not validated one by one by h2 (CPU); the status is read defensively,
+    # so a broken answer is retried (status 0), never taken for a success or a crash of the reader.
+    import h2.events
+
+    from pushgate.delivery.outcomes import OutcomeKind, kind_for_status
+    from pushgate.delivery.transport.h2_connection import Connection, Exchange
+
+    loop = asyncio.new_event_loop()
+    try:
+        connection = Connection(loop, read_timeout=1.0, on_change=lambda _connection: None)
+        exchange = Exchange([], b"", on_done=lambda _exchange: None)
+        connection._streams[1] = exchange
+        event = h2.events.ResponseReceived(stream_id=1, headers=[(b":status", status), (b"apns-id", b"x")])
+        connection._response_received(event)
+        assert exchange.status == 0 and kind_for_status(exchange.status) is OutcomeKind.RETRY
+        assert exchange.response_headers == {"apns-id": "x"}
+    finally:
+        loop.close()

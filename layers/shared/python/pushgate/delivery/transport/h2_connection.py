@@ -6,8 +6,7 @@ Everything here runs on the transport's event-loop thread (h2_transport.py). h2 
 HPACK and flow-control bookkeeping; this module decides when to write (once per wave of new
 streams and once per burst of received bytes: fewer TLS records and syscalls is where the CPU
 goes), resolves each exchange from the reader, and turns every way a connection or stream can end
-into an exception the caller classifies as retryable. The exception texts never quote a URL or a
-header: the URL's path holds an APNs device token and the headers a bearer JWT."""
+into one of h2_exchange's exceptions, which the caller classifies as retryable."""
 
 from __future__ import annotations
 
@@ -24,73 +23,20 @@ import h2.exceptions
 import h2.settings
 from h2.errors import ErrorCodes
 
+from pushgate.delivery.transport.h2_exchange import (  # noqa: F401 - the errors are part of this module's interface
+    ConnectError,
+    ConnectionGoingAway,
+    ConnectionLost,
+    ConnectTimeout,
+    Exchange,
+    Http2NotNegotiated,
+    ReadTimeout,
+    StreamReset,
+)
 from pushgate.delivery.transport.http2 import MAX_RESPONSE_BYTES, Response
 
 # Our receive windows: wide, so that an answer never waits for a WINDOW_UPDATE round trip.
 RECEIVE_WINDOW = 1 << 20
-HTTP_VERSION = "HTTP/2"
-
-
-class ConnectError(ConnectionError):
-    """TCP or TLS could not be set up (refused, unreachable, certificate not trusted)."""
-
-
-class ConnectTimeout(ConnectError, TimeoutError):
-    """TCP, TLS and the server's first SETTINGS took longer than the connect timeout."""
-
-
-class Http2NotNegotiated(ConnectError):
-    """The server did not choose h2 in ALPN: it does not speak HTTP/2 on this port."""
-
-
-class ConnectionLost(ConnectionError):
-    """The connection ended (reset, EOF, TLS or HTTP/2 protocol error) before the answer came."""
-
-
-class ConnectionGoingAway(ConnectionError):
-    """The server sent GOAWAY before processing this stream: it was not handled, send it again."""
-
-
-class StreamReset(ConnectionError):
-    """The server reset the stream (RST_STREAM) before answering it."""
-
-
-class ReadTimeout(TimeoutError):
-    """The stream's answer did not come within the read timeout."""
-
-
-class Exchange:
-    """One request and, once it ends, its Response or exception. `on_done` is called exactly once,
-    on the loop thread, by whichever of answer, error or deadline comes first."""
-
-    __slots__ = ("headers", "body", "sent", "started", "owner", "stream_id", "status", "response_headers", "chunks", "received", "result", "on_done")
-
-    def __init__(self, headers: list[tuple[bytes, bytes]], body: bytes, on_done: Callable[[Exchange], None]) -> None:
-        self.headers = headers
-        self.body = body
-        self.sent = 0  # bytes of the body handed to h2 so far
-        self.started = 0.0
-        self.owner: Connection | None = None  # the connection its stream is on, once started
-        self.stream_id = 0
-        self.status = 0
-        self.response_headers: dict[str, str] = {}
-        self.chunks: list[bytes] = []
-        self.received = 0
-        self.result: Response | BaseException | None = None
-        self.on_done = on_done
-
-    @property
-    def done(self) -> bool:
-        return self.result is not None
-
-    def finish(self, result: Response | BaseException) -> None:
-        if self.result is None:
-            self.result = result
-            self.on_done(self)
-
-    def response(self) -> Response:
-        body = b"".join(self.chunks)
-        return Response(self.status, self.response_headers, body[:MAX_RESPONSE_BYTES], HTTP_VERSION)
 
 
 class Connection(asyncio.Protocol):
@@ -167,6 +113,7 @@ class Connection(asyncio.Protocol):
     def _fail_ready(self, error: BaseException) -> None:
         if not self._ready.done():
             self._ready.set_exception(error)
+            self._ready.exception()  # a connection lost before anyone awaited it is not an error to log
 
     # --- capacity -------------------------------------------------------------------------------
 

@@ -113,12 +113,17 @@ SENDER_MESSAGE_SECONDS = 45
 FANOUT_MESSAGE_SECONDS = 10
 
 
+def read_private_key(parameter: str) -> str:
+    """A channel's private key (SSM SecureString), cached per container as long as a channel."""
+    from aws_lambda_powertools.utilities import parameters
+
+    return parameters.get_parameter(parameter, decrypt=True, max_age=300)
+
+
 @lru_cache(maxsize=1)
 def delivery_service() -> DeliveryService:
     """The Web Push sender's use case. Its modules are imported here, not at the top, so the API
     functions never load delivery code at cold start."""
-    from aws_lambda_powertools.utilities import parameters
-
     from pushgate.delivery.transport.keepalive import KeepAliveTransport
     from pushgate.delivery.transport.sending_loop import SendingLoop
     from pushgate.delivery.webpush.transport import ChannelTransport
@@ -127,7 +132,7 @@ def delivery_service() -> DeliveryService:
     config, core = settings(), services()
     transport = ChannelTransport(
         core.repository,
-        read_secret=lambda name: parameters.get_parameter(name, decrypt=True, max_age=300),
+        read_secret=read_private_key,
         subject=config.vapid_subject,
         policy=core.subscriptions.policy,
         # One sending loop and connection pool per container, reused across invocations, with
@@ -154,8 +159,6 @@ NATIVE_METRIC_PREFIX = {ChannelType.FCM: "Fcm", ChannelType.APNS: "Apns"}
 def native_delivery_service(provider: ChannelType) -> DeliveryService:
     """The FCM or APNs sender's use case: the same DeliveryService as Web Push, over HTTP/2. One
     transport (connections and event loop) per container; h2 is imported only here."""
-    from aws_lambda_powertools.utilities import parameters
-
     from pushgate.delivery.provider_urls import provider_urls
     from pushgate.delivery.transport.h2_transport import H2Transport
     from pushgate.services.delivery import DeliveryService
@@ -163,7 +166,7 @@ def native_delivery_service(provider: ChannelType) -> DeliveryService:
     config, core = settings(), services()
     http = H2Transport(ca_file=config.provider_ca_file)
     options = {
-        "read_secret": lambda name: parameters.get_parameter(name, decrypt=True, max_age=300),
+        "read_secret": read_private_key,
         "http": http,
         "urls": provider_urls(config.provider_urls),
         "deadline_seconds": NATIVE_SEND_DEADLINE_SECONDS,

@@ -19,6 +19,21 @@ from tests.native.apns.conftest import BUNDLE_ID, CHANNEL_ID, KEY_ID, PUSH_ID, T
 NOTIFICATION = {"title": "Order shipped", "body": "Arrives Tuesday", "url": "https://shop.example/o/1"}
 
 
+def test_each_device_of_a_batch_gets_its_own_apns_id_and_the_shared_payload(apns: Apns) -> None:
+    # The payload and headers are built once per device type in a batch; apns-id is per device.
+    targets = [apns.target() for _ in range(3)]
+
+    outcomes = apns.send(apns.push(notification=NOTIFICATION), targets, ttl=600)
+
+    assert [outcome.kind for outcome in outcomes] == [OutcomeKind.SENT] * 3
+    by_token = {received.token: received for received in apns.fake.received()}
+    assert {token: received.apns_id for token, received in by_token.items()} == {
+        target.token: apns_id(PUSH_ID, target.token_hash) for target in targets
+    }
+    assert len({received.apns_id for received in by_token.values()}) == 3
+    assert len({str(received.payload) for received in by_token.values()}) == 1
+
+
 def test_an_alert_reaches_apns_as_built_and_is_sent(apns: Apns) -> None:
     target = apns.target()
 

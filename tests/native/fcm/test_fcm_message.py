@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from pushgate.delivery.fcm.message import MAX_MESSAGE_BYTES, ReservedDataKey, build_message, check_fits, payload_bytes
+from pushgate.delivery.fcm.message import MAX_MESSAGE_BYTES, MessageTemplate, ReservedDataKey, build_message, check_fits, payload_bytes
 from pushgate.errors import InvalidValue, PayloadTooLarge
 from pushgate.pushes import MAX_PAYLOAD_BYTES as MAX_WEB_PUSH_PAYLOAD_BYTES
 from pushgate.pushes import PUSH_ID_LENGTH
@@ -113,3 +113,13 @@ def test_the_message_module_imports_no_http_client() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                             env={"PYTHONPATH": "layers/shared/python"})
     assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("token", ["fcm-token:APA91b", 'odd"token\\with-escapes', "ünïcode-token"])
+def test_a_template_body_is_the_message_built_for_that_token(token: str) -> None:
+    # The transport encodes a push's message once per batch and sets each device's token in.
+    fields = {"notification": {"title": "T", "body": "B", "url": "/x"}, "data": {"k": [1, {"a": "b"}], "s": "v"}}
+    template = MessageTemplate(fields, "p" * 26, 60, "high", "score")
+    expected = build_message(fields, "p" * 26, token, 60, "high", "score")
+    assert json.loads(template.body_for(token)) == expected
+    assert template.payload_bytes == payload_bytes(expected["message"])

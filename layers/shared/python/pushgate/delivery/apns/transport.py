@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pushgate.delivery import provider_urls
-from pushgate.delivery.apns.payload import IOS, IOS_VOIP, build_request_parts
+from pushgate.delivery.apns.payload import IOS, IOS_VOIP, apns_id, build_request_parts
 from pushgate.delivery.apns.provider_token import ProviderTokens
 from pushgate.delivery.channel_cache import ChannelCache
 from pushgate.delivery.errors import ConfigurationError
@@ -135,8 +135,11 @@ class ApnsTransport:
                 credentials[channel_id] = unusable
         outcomes: list[DeliveryOutcome | None] = [None] * len(targets)
         pending: list[_Pending] = []
+        # A batch's devices of one type and app share their payload and all headers but apns-id:
+        # built once per (type, bundle id), not once per device.
+        shared: dict[tuple[str, str], tuple[dict[str, str], bytes] | PayloadTooLarge] = {}
         for index, target in enumerate(targets):
-            prepared = self._prepare(index, target, credentials[target.channel_id], push, fields, ttl, now)
+            prepared = self._prepare(index, target, credentials[target.channel_id], push, fields, ttl, now, shared)
             if isinstance(prepared, DeliveryOutcome):
                 outcomes[index] = prepared
             else:
@@ -154,6 +157,7 @@ class ApnsTransport:
         fields: dict[str, Any],
         ttl: int,
         now: int,
+        shared: dict[tuple[str, str], tuple[dict[str, str], bytes] | PayloadTooLarge],
     ) -> _Pending | DeliveryOutcome:
         """The request for one target, or the outcome that makes one needless."""
         endpoint_id = log_id(target.token)
@@ -164,13 +168,19 @@ class ApnsTransport:
         device_token = normalise_device_token(target.token)
         if device_token is None:
             return DeliveryOutcome(OutcomeKind.INVALID_SUBSCRIPTION, endpoint_id, detail="BadDeviceToken")
-        try:
-            headers, body = build_request_parts(
-                fields, push.push_id, target.type, target.token_hash, channel.bundle_id, ttl, now, push.urgency, push.collapse_key
-            )
-        except PayloadTooLarge:
+        kind = (target.type, channel.bundle_id)
+        if kind not in shared:
+            try:
+                shared[kind] = build_request_parts(
+                    fields, push.push_id, target.type, target.token_hash, channel.bundle_id, ttl, now, push.urgency, push.collapse_key
+                )
+            except PayloadTooLarge as too_large:
+                shared[kind] = too_large
+        parts = shared[kind]
+        if isinstance(parts, PayloadTooLarge):
             return DeliveryOutcome(OutcomeKind.TOO_LARGE, endpoint_id, detail="PayloadTooLarge")
-        return _Pending(index, endpoint_id, channel, f"{channel.base_url}/3/device/{device_token}", headers, body)
+        headers = {**parts[0], "apns-id": apns_id(push.push_id, target.token_hash)}
+        return _Pending(index, endpoint_id, channel, f"{channel.base_url}/3/device/{device_token}", headers, parts[1])
 
     def _deliver(self, pending: list[_Pending], started: float) -> list[DeliveryOutcome]:
         bearers = [self._bearer(item.credentials) for item in pending]

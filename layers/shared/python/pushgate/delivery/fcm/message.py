@@ -85,6 +85,23 @@ def build_message(
     return {"message": message}
 
 
+class MessageTemplate:
+    """One push's FCM request body for any device: every device of a batch gets the same message
+    but its token, so the message is built, measured and encoded once per batch, and each device's
+    body is that encoding with its token set in (the token is the only per-device part)."""
+
+    _SLOT = "\x00token\x00"  # cannot be a registration token (printable, no spaces)
+
+    def __init__(self, push_fields: dict[str, Any], push_id: str, ttl: int, urgency: str, collapse_key: str | None) -> None:
+        body = build_message(push_fields, push_id, self._SLOT, ttl, urgency, collapse_key)  # ReservedDataKey
+        self.payload_bytes = payload_bytes(body["message"])
+        encoded = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+        self._before, _, self._after = encoded.partition(json.dumps(self._SLOT).encode())
+
+    def body_for(self, token: str) -> bytes:
+        return self._before + json.dumps(token, ensure_ascii=False).encode() + self._after
+
+
 def payload_bytes(message: dict[str, Any]) -> int:
     """The size FCM's limit applies to, as pushgate measures it: the compact JSON of the data and
     of both notifications. Google does not publish its exact count; JSON's quotes and escapes

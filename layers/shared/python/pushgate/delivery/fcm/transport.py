@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pushgate.delivery.channel_cache import ChannelCache
-from pushgate.delivery.fcm.message import MAX_MESSAGE_BYTES, ReservedDataKey, build_message, payload_bytes
+from pushgate.delivery.fcm.message import MAX_MESSAGE_BYTES, MessageTemplate, ReservedDataKey
 from pushgate.delivery.fcm.oauth import AccessTokenError, AccessTokens, ServiceAccount
 from pushgate.delivery.outcomes import (
     DeliveryOutcome,
@@ -89,6 +89,11 @@ class FcmTransport:
     def _deliveries(self, push: Push, targets: Sequence[DeliveryTarget], ttl: int, outcomes: list[DeliveryOutcome | None]) -> list[_Delivery]:
         """A request body per target that can be sent; the others get their outcome here."""
         fields = {name: value for name, value in json.loads(push.payload).items() if name != "id"}
+        try:
+            template: MessageTemplate | None = MessageTemplate(fields, push.push_id, ttl, push.urgency, push.collapse_key)
+            unsendable = "" if template.payload_bytes <= MAX_MESSAGE_BYTES else f"message over {MAX_MESSAGE_BYTES} bytes"
+        except ReservedDataKey:
+            template, unsendable = None, "reserved_data_key"
         accounts: dict[str | None, tuple[ServiceAccount | None, str]] = {}
         deliveries: list[_Delivery] = []
         for index, target in enumerate(targets):
@@ -98,17 +103,12 @@ class FcmTransport:
             account, problem = accounts[target.channel_id]
             if account is None:
                 outcomes[index] = DeliveryOutcome(OutcomeKind.REJECTED, endpoint_id, detail=problem)
-                continue
-            try:
-                body = build_message(fields, push.push_id, target.token, ttl, push.urgency, push.collapse_key)
-            except ReservedDataKey:
-                outcomes[index] = DeliveryOutcome(OutcomeKind.INVALID_REQUEST, endpoint_id, detail="reserved_data_key")
-                continue
-            if payload_bytes(body["message"]) > MAX_MESSAGE_BYTES:
-                outcomes[index] = DeliveryOutcome(OutcomeKind.TOO_LARGE, endpoint_id, detail=f"message over {MAX_MESSAGE_BYTES} bytes")
-                continue
-            encoded = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
-            deliveries.append(_Delivery(index, endpoint_id, account, encoded))
+            elif template is None:  # only pushes older than POST /push's checks get here
+                outcomes[index] = DeliveryOutcome(OutcomeKind.INVALID_REQUEST, endpoint_id, detail=unsendable)
+            elif unsendable:
+                outcomes[index] = DeliveryOutcome(OutcomeKind.TOO_LARGE, endpoint_id, detail=unsendable)
+            else:
+                deliveries.append(_Delivery(index, endpoint_id, account, template.body_for(target.token)))
         return deliveries
 
     def _account(self, app_id: str, channel_id: str | None) -> tuple[ServiceAccount | None, str]:

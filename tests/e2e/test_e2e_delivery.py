@@ -438,3 +438,54 @@ def test_an_expired_subscription_is_pruned(
     assert response.json()["device"]["status"] == "EXPIRED"
     assert response.json()["device"]["type"] == "web"
     assert response.json()["device"]["user_id"] == user_id
+
+
+def test_one_push_reaches_a_browser_and_each_native_device_once_then_only_the_dead_ones_are_pruned(
+    stack: LocalStackProcess, push_service: LoopbackPushService, vapid_public_key: str
+) -> None:
+    from tests.e2e.test_e2e_native import Fake, of_push
+    from tests.e2e.test_e2e_native import register as register_native
+
+    # Given a user with a browser, an iPhone (alert and VoIP tokens) and two Android/Firebase apps
+    user = f"everywhere-{uuid.uuid4()}"
+    browser = push_service.subscribe(vapid_public_key)
+    register_with_device_api(stack, user, browser)
+    session_id = stack.create_session(user)
+    tokens = {"ios": uuid.uuid4().hex * 2, "ios-voip": uuid.uuid4().hex * 2, "android": f"a-{uuid.uuid4()}", "fcm": f"f-{uuid.uuid4()}"}
+    for device_type, token in tokens.items():
+        register_native(stack, session_id, device_type, token)
+    apns, fcm = Fake(stack, "apns"), Fake(stack, "fcm")
+
+    # When the app's backend pushes to the user once
+    notification, data = a_notification()
+    push_id = send_push(stack, f"/users/{user}", notification, data)
+
+    # Then every device got exactly one message, each in its provider's shape
+    wait_until_delivered(stack, push_service, push_id, counts(targeted=5, sent=5))
+    assert push_service.messages(browser) == [{"id": push_id, "notification": notification, "data": data}]
+    by_token = {n["token"]: n for n in of_push(apns.received(), push_id, "apns")}
+    assert len(of_push(apns.received(), push_id, "apns")) == 2 and set(by_token) == {tokens["ios"], tokens["ios-voip"]}
+    assert by_token[tokens["ios"]]["payload"]["aps"]["alert"] == {"title": notification["title"], "body": notification["body"]}
+    assert by_token[tokens["ios-voip"]]["push_type"] == "voip"
+    messages = of_push(fcm.received(), push_id, "fcm")
+    assert sorted(m["message"]["token"] for m in messages) == sorted([tokens["android"], tokens["fcm"]])
+    assert all(m["message"]["data"]["marker"] == data["marker"] for m in messages)
+
+    # When the browser, the iPhone app and the Android app are gone (410 / Unregistered / UNREGISTERED)
+    # while APNs refuses our provider token for the VoIP push and FCM says the other app's token
+    # belongs to another project (both 403: our configuration, never the device's fault)
+    push_service.expire(browser)
+    apns.behave(tokens["ios"], "unregistered")
+    fcm.behave(tokens["android"], "unregistered")
+    apns.behave(tokens["ios-voip"], "forbidden")
+    fcm.behave(tokens["fcm"], "sender_id_mismatch")
+    push_id = send_push(stack, f"/users/{user}", notification, data)
+
+    # Then the three dead ones are pruned and the two refused ones are left as they were
+    wait_until_delivered(stack, push_service, push_id, counts(targeted=5, pruned=3, failed=2))
+    status = requests.get(f"{stack.http_url}/pushes/{push_id}", params={"api_key": stack.demo()["secret_key"]}, timeout=30).json()
+    assert status["push"]["failed_reasons"] == {"rejected": 2}
+    for token, expected in ((browser.endpoint, "EXPIRED"), (tokens["ios"], "EXPIRED"), (tokens["android"], "EXPIRED"),
+                            (tokens["ios-voip"], "ACTIVE"), (tokens["fcm"], "ACTIVE")):
+        response = requests.get(f"{stack.http_url}/devices/{quote(token, safe='')}", params={"api_key": stack.demo()["secret_key"]}, timeout=30)
+        assert response.json()["device"]["status"] == expected, (token[:12], response.text)

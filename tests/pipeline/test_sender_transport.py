@@ -42,6 +42,21 @@ def target(browser: Browser, endpoint: str, channel_id: str) -> DeliveryTarget:
     return DeliveryTarget(token_hash="th", token=endpoint, type="web", p256dh=browser.p256dh, auth=browser.auth_b64, channel_id=channel_id)
 
 
+def test_a_push_without_a_collapse_key_has_a_topic_of_its_own_so_a_copy_sent_again_replaces_the_first(transport_for, demo_app) -> None:  # noqa: ANN001
+    # The sender is at-least-once; the push service keeps one undelivered copy per Topic.
+    from pushgate.delivery.webpush.push_headers import collapse_topic, push_topic
+
+    session, browser = FakeSession(201), Browser()
+    channel = demo_app.channels[0]
+    devices = [target(browser, f"https://fcm.googleapis.com/wp/{i}", channel.channel_id) for i in range(2)]
+    transport = transport_for(session)
+    transport.send(push(demo_app), devices, ttl=60)
+    transport.send(push(demo_app), devices[:1], ttl=60)  # the same push sent again, as a retry does
+    topics = [post.headers["Topic"] for post in session.posts]
+    assert topics == [push_topic("p1")] * 3 and len(topics[0]) <= 32
+    assert push_topic("p1") != push_topic("p2") and push_topic("p1") != collapse_topic("p1")
+
+
 def test_a_delivery_decrypts_in_the_browser_and_carries_the_channels_vapid(transport_for, demo_app) -> None:  # noqa: ANN001
     session, browser = FakeSession(201), Browser()
     channel = demo_app.channels[0]

@@ -57,3 +57,12 @@ def collapse_topic(collapse_key: str, key: bytes | None = None) -> str:
     data = collapse_key.encode("utf-8")
     digest = hmac.digest(key, data, "sha256") if key else hashlib.sha256(data).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")[:MAX_TOPIC_LENGTH]
+
+
+def push_topic(push_id: str) -> str:
+    """The Topic of a push sent without a collapse key: its own, so that a copy sent again (a retry,
+    a redelivered batch) replaces the copy the push service still holds instead of adding a second
+    one (RFC 8030 §5.4), while different pushes never replace each other. Derived under its own
+    label, so no app's collapse key can produce it."""
+    digest = hashlib.sha256(b"pushgate push\x00" + push_id.encode("utf-8")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")[:MAX_TOPIC_LENGTH]

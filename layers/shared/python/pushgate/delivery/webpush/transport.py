@@ -14,7 +14,7 @@ from typing import Any
 
 from pushgate.delivery.channel_cache import ChannelCache
 from pushgate.delivery.outcomes import DeliveryOutcome, OutcomeKind
-from pushgate.delivery.webpush.push_headers import collapse_topic
+from pushgate.delivery.webpush.push_headers import collapse_topic, push_topic
 from pushgate.delivery.webpush.vapid import VapidSigner
 from pushgate.delivery.webpush.client import Delivery, WebPushClient
 from pushgate.errors import PayloadTooLarge, PushgateError
@@ -68,7 +68,7 @@ class ChannelTransport:
     def send(self, push: Push, targets: Sequence[DeliveryTarget], ttl: int) -> list[DeliveryOutcome]:
         outcomes: list[DeliveryOutcome | None] = [None] * len(targets)
         by_channel: defaultdict[str, list[tuple[int, Delivery]]] = defaultdict(list)
-        topic = collapse_topic(push.collapse_key) if push.collapse_key else None
+        topic = collapse_topic(push.collapse_key) if push.collapse_key else push_topic(push.push_id)
         payload = push.payload.encode("utf-8")
         for index, target in enumerate(targets):
             try:

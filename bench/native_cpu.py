@@ -44,7 +44,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "src"), str(REPO / "layers" / "shared" / "python")]
 
 from fake_h2_service import FakeH2Service  # noqa: E402
-from native_world import INVOCATION, TRANSPORTS, TTL, BareRequests, NativeWorld, all_sent, bare_client, check_with_honest_fakes  # noqa: E402
+from native_world import INVOCATION, TTL, BareRequests, NativeWorld, add_common_options, all_sent, bare_client, check_with_honest_fakes, chosen_providers  # noqa: E402
 
 from pushgate.pushes import DeliveryTarget  # noqa: E402
 from pushgate.services.fanout import DEVICES_PER_DELIVERY  # noqa: E402
@@ -129,12 +129,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--deliveries", type=int, default=1000, help=f"per variant and round, in batches of {INVOCATION}")
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--providers", default="apns,fcm", help="comma-separated: apns, fcm")
-    parser.add_argument("--transport", default="h2", choices=sorted(TRANSPORTS), help="the senders' HTTP/2 layer")
+    add_common_options(parser)
     arguments = parser.parse_args()
-    providers = [name.strip() for name in arguments.providers.split(",") if name.strip()]
-    if not providers or set(providers) - {"apns", "fcm"}:
-        parser.error("--providers takes apns and/or fcm")
+    providers = chosen_providers(arguments, parser)
     batches = max(1, arguments.deliveries // INVOCATION)
     n = batches * INVOCATION
     world = NativeWorld(arguments.transport)

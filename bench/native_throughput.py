@@ -40,7 +40,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "src"), str(REPO / "layers" / "shared" / "python")]
 
 from fake_h2_service import FakeH2Service  # noqa: E402
-from native_world import INVOCATION, TRANSPORTS, TTL, NativeWorld, all_sent, bare_client, check_with_honest_fakes  # noqa: E402
+from native_world import INVOCATION, TTL, NativeWorld, add_common_options, all_sent, bare_client, check_with_honest_fakes, chosen_providers  # noqa: E402
 
 from pushgate.pushes import DeliveryTarget  # noqa: E402
 from pushgate.wiring import SENDER_MESSAGES_AT_ONCE  # noqa: E402
@@ -148,12 +148,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=2.0, help="wall time per variant and round")
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--providers", default="apns,fcm", help="comma-separated: apns, fcm")
-    parser.add_argument("--transport", default="h2", choices=sorted(TRANSPORTS), help="the senders' HTTP/2 layer")
+    add_common_options(parser)
     arguments = parser.parse_args()
-    providers = [name.strip() for name in arguments.providers.split(",") if name.strip()]
-    if not providers or set(providers) - {"apns", "fcm"}:
-        parser.error("--providers takes apns and/or fcm")
+    providers = chosen_providers(arguments, parser)
     world = NativeWorld(arguments.transport)
     print(check_with_honest_fakes(world))
     ca = TestCertificateAuthority()

@@ -217,3 +217,16 @@ def check_with_honest_fakes(world: NativeWorld, bare_requests: int = 5) -> str:
         f"requests checked first by the honest fakes (signatures, headers, payloads): APNs {accepted[0]} and FCM "
         f"{accepted[1]} accepted ({DEVICES_PER_DELIVERY} through each transport, {bare_requests} bare)"
     )
+
+
+def add_common_options(parser: Any) -> None:
+    """The options both native benchmarks take."""
+    parser.add_argument("--providers", default="apns,fcm", help="comma-separated: apns, fcm")
+    parser.add_argument("--transport", default="h2", choices=sorted(TRANSPORTS), help="the senders' HTTP/2 layer")
+
+
+def chosen_providers(arguments: Any, parser: Any) -> list[str]:
+    providers = [name.strip() for name in arguments.providers.split(",") if name.strip()]
+    if not providers or set(providers) - {"apns", "fcm"}:
+        parser.error("--providers takes apns and/or fcm")
+    return providers

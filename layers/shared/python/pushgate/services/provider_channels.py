@@ -180,22 +180,21 @@ def parse_apns_key(text: str) -> str:
     return _pkcs8_pem(key)
 
 
-def check_key_id(value: str) -> str:
+def _check_apple_id(value: str, what: str) -> str:
     if not isinstance(value, str) or not _APPLE_ID.fullmatch(value):
-        raise ChannelCredentialError(
-            f"the APNs key id must be {APPLE_ID_LENGTH} letters or digits (the Key ID Apple shows with the key),"
-            f" got {_shown(value)}"
-        )
+        raise ChannelCredentialError(f"the APNs {what} must be {APPLE_ID_LENGTH} letters or digits{_APPLE_ID_HINTS[what]}, got {_shown(value)}")
     return value
+
+
+_APPLE_ID_HINTS = {"key id": " (the Key ID Apple shows with the key)", "team id": " (your Apple Developer Team ID)"}
+
+
+def check_key_id(value: str) -> str:
+    return _check_apple_id(value, "key id")
 
 
 def check_team_id(value: str) -> str:
-    if not isinstance(value, str) or not _APPLE_ID.fullmatch(value):
-        raise ChannelCredentialError(
-            f"the APNs team id must be {APPLE_ID_LENGTH} letters or digits (your Apple Developer Team ID),"
-            f" got {_shown(value)}"
-        )
-    return value
+    return _check_apple_id(value, "team id")
 
 
 def check_bundle_id(value: str) -> str:

@@ -17,6 +17,7 @@ raise would make SQS redeliver the batch and every message in it would be sent a
 from __future__ import annotations
 
 import hashlib
+import math
 import threading
 import time
 from collections import Counter, defaultdict
@@ -109,11 +110,12 @@ class DeliveryService:
             outcomes = self._transport.send(push, message.devices, push.remaining_ttl(now))
             # Retries count from the answers, not from before the send: a slow answer must not
             # eat into a 429's Retry-After.
-            counts.update(self._apply(message, outcomes, int(self._clock())))
+            counts.update(self._apply(message, outcomes, self._clock()))
         self._repository.add_push_counts(push.push_id, dict(counts))
         return counts
 
-    def _apply(self, message: DeliveryMessage, outcomes: list[DeliveryOutcome], now: int) -> Counter[str]:
+    def _apply(self, message: DeliveryMessage, outcomes: list[DeliveryOutcome], answered_at: float) -> Counter[str]:
+        now = int(answered_at)
         counts: Counter[str] = Counter()
         retry_at: defaultdict[int, list[DeliveryTarget]] = defaultdict(list)
         dead: defaultdict[str, list[DeliveryTarget]] = defaultdict(list)
@@ -134,7 +136,7 @@ class DeliveryService:
                 continue
             writes.append((self._repository.record_delivery_failure, (message.app_id, target.token_hash, now)))
             if outcome.retryable and message.attempt + 1 < MAX_ATTEMPTS:
-                retry_at[self._next_attempt_at(message, target, outcome, now)].append(target)
+                retry_at[self._next_attempt_at(message, target, outcome, answered_at)].append(target)
                 continue
             counts["failed"] += 1
             counts[failed_reason(reason_for(kind))] += 1
@@ -205,16 +207,16 @@ class DeliveryService:
         keys = (device.keys.p256dh, device.keys.auth) if device.keys else (None, None)
         return keys == (target.p256dh, target.auth)
 
-    def _next_attempt_at(self, message: DeliveryMessage, target: DeliveryTarget, outcome: DeliveryOutcome, now: int) -> int:
+    def _next_attempt_at(self, message: DeliveryMessage, target: DeliveryTarget, outcome: DeliveryOutcome, answered_at: float) -> int:
         if outcome.retry_after is not None:
-            return now + int(outcome.retry_after + 0.999)  # never early
+            return math.ceil(answered_at + outcome.retry_after)  # never early, not even by a fraction of a second
         backoff = BACKOFF_BASE_SECONDS * (2**message.attempt)
-        return now + int(backoff * (1 + self._jitter(f"{message.batch_id}.{message.attempt}.{target.token_hash}")))
+        return math.ceil(answered_at) + int(backoff * (1 + self._jitter(f"{message.batch_id}.{message.attempt}.{target.token_hash}")))
 
     def _requeue(self, message: DeliveryMessage, retry_at: dict[int, list[DeliveryTarget]]) -> None:
-        now = int(self._clock())
+        now = self._clock()  # later than the answers by the bookkeeping writes: the delay is what is left
         for when, targets in sorted(retry_at.items()):
             retry = message.model_copy(
                 update={"devices": targets, "attempt": message.attempt + 1, "not_before": when, "batch_id": batch_id(f"{message.batch_id}.{message.attempt + 1}", targets)}
             )
-            self._delivery.send([retry], delay_seconds=min(MAX_DELAY_SECONDS, max(0, when - now)))
+            self._delivery.send([retry], delay_seconds=min(MAX_DELAY_SECONDS, max(0, math.ceil(when - now))))

@@ -34,7 +34,7 @@ PUSH_SERVICE := tests/e2e/push-service
 $(PUSH_SERVICE)/node_modules/.package-lock.json: $(PUSH_SERVICE)/package-lock.json
 	npm ci --no-audit --no-fund --prefix $(PUSH_SERVICE)
 
-## make run: the local stack of CONTRACT §8 (HTTP API on :3000, WebSocket on :3001)
+## make run: the local stack of docs/api.md §8 (HTTP API on :3000, WebSocket on :3001)
 run: setup
 	$(VENV)/bin/python -m pushgate_local
 

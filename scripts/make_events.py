@@ -78,7 +78,7 @@ def http_event(method: str, route: str, path: str, query: str = "", body: str | 
 
 
 def account_events() -> dict[str, dict]:
-    """CONTRACT §2, the account API."""
+    """docs/api.md §2, the account API."""
     account = {"account_id": "1"}
     subscribe_route, unsubscribe_route = "/{account_id}/push_subscribe", "/{account_id}/push_unsubscribe"
     unsubscribe = {"session_id": EXAMPLE["session_id"], "endpoint": EXAMPLE["endpoint"]}
@@ -106,7 +106,7 @@ def account_events() -> dict[str, dict]:
 
 
 def device_events() -> dict[str, dict]:
-    """CONTRACT §3, the device API: the client key and the user's session id or JWT in headers."""
+    """docs/api.md §3, the device API: the client key and the user's session id or JWT in headers."""
     headers = {"im-client-key": PUBLIC_KEY, "im-authorization": USER_TOKEN}
 
     def post(path: str, body: dict) -> dict:
@@ -122,7 +122,7 @@ def device_events() -> dict[str, dict]:
 
 
 def topics_events() -> dict[str, dict]:
-    """CONTRACT §4, the server-side topics API: the secret key in `?api_key=`."""
+    """docs/api.md §4, the server-side topics API: the secret key in `?api_key=`."""
     query = f"api_key={SECRET_KEY}"
     topics_body = json.dumps({"token": EXAMPLE["endpoint"], "topics": ["news", "media"]})
     return {
@@ -141,7 +141,7 @@ def topics_events() -> dict[str, dict]:
 
 
 def channel_events() -> dict[str, dict]:
-    """CONTRACT §5, the channel subscriptions API: public key and RS256 user JWT in headers."""
+    """docs/api.md §5, the channel subscriptions API: public key and RS256 user JWT in headers."""
     route = "/user/v1/channels/{channel_id}/subscriptions"
     path = f"/user/v1/channels/{CHANNEL_ID}/subscriptions"
     headers = {"x-notiflows-api-key": PUBLIC_KEY, "x-notiflows-user-key": USER_JWT}
@@ -231,7 +231,7 @@ def ws_message_event(route_key: str, body: str) -> dict:
 
 
 def websocket_events() -> dict[str, dict]:
-    """CONTRACT §1: one event per route of the WebSocket API."""
+    """docs/api.md §1: one event per route of the WebSocket API."""
 
     def command(route_key: str, message: dict) -> dict:
         return ws_message_event(route_key, json.dumps(message))
@@ -273,7 +273,7 @@ def sqs_event(queue: str, body: dict) -> dict:
 
 
 def delivery_events() -> dict[str, dict]:
-    """CONTRACT §7: a fan-out message and one delivery batch per sender. The push id must name a
+    """docs/api.md §7: a fan-out message and one delivery batch per sender. The push id must name a
     push of the stack (POST /push prints it); the channel ids the app's channels of that provider."""
     push_id, app_id = "replace-with-a-push-id-from-post-push", "app_replace-with-the-app-id"
 

@@ -59,7 +59,7 @@ def _stranger_key() -> str:
 
 
 def hostile_user_jwts(private_pem: str, public_pem: str, sub: str = "alice") -> dict[str, str]:
-    """User JWTs that must all be refused (CONTRACT §0): RS256 only, `sub` and `exp` required and
+    """User JWTs that must all be refused (docs/api.md §0): RS256 only, `sub` and `exp` required and
     enforced, signature by one of the app's keys."""
     now = int(time.time())
     claims = {"sub": sub, "iat": now, "exp": now + 600}

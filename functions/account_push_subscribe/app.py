@@ -1,4 +1,4 @@
-"""GET|POST /{account_id}/push_subscribe (CONTRACT §2): register or reactivate the caller's browser."""
+"""GET|POST /{account_id}/push_subscribe (docs/api.md §2): register or reactivate the caller's browser."""
 
 from pushgate.http.envelopes import account_subscribe_errors
 from pushgate.http.request import ANY_VALUE, merged_params, path_parameter

@@ -1,4 +1,4 @@
-"""GET|POST /{account_id}/push_unsubscribe (CONTRACT §2): soft-delete the caller's subscription."""
+"""GET|POST /{account_id}/push_unsubscribe (docs/api.md §2): soft-delete the caller's subscription."""
 
 from pushgate.http.envelopes import account_unsubscribe_errors
 from pushgate.http.request import ANY_VALUE, merged_params, path_parameter

@@ -1,4 +1,4 @@
-"""APNs sender (CONTRACT §7): delivers batches of ios and ios-voip devices from the APNs delivery
+"""APNs sender (docs/api.md §7): delivers batches of ios and ios-voip devices from the APNs delivery
 queue over HTTP/2 with a provider token (ES256 JWT) reused for 40 minutes, idempotently per (push
 id, batch), reporting partial batch failures."""
 

@@ -1,4 +1,4 @@
-"""DELETE /pushes/{id}?api_key= (CONTRACT §4): cancel whatever of the push is not yet sent."""
+"""DELETE /pushes/{id}?api_key= (docs/api.md §4): cancel whatever of the push is not yet sent."""
 
 from pushgate.http.envelopes import pushy_errors
 from pushgate.http.inputs import api_key

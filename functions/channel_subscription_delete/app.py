@@ -1,4 +1,4 @@
-"""DELETE /user/v1/channels/{channel_id}/subscriptions (CONTRACT §5): 204, subscribed or not."""
+"""DELETE /user/v1/channels/{channel_id}/subscriptions (docs/api.md §5): 204, subscribed or not."""
 
 from pushgate.http.envelopes import notiflows_errors, notiflows_response
 from pushgate.http.inputs import lower_headers

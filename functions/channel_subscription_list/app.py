@@ -1,4 +1,4 @@
-"""GET /user/v1/channels/{channel_id}/subscriptions (CONTRACT §5): the user's subscriptions there."""
+"""GET /user/v1/channels/{channel_id}/subscriptions (docs/api.md §5): the user's subscriptions there."""
 
 from pushgate.http.envelopes import notiflows_errors, notiflows_response
 from pushgate.http.inputs import lower_headers

@@ -1,4 +1,4 @@
-"""POST /user/v1/channels/{channel_id}/subscriptions (CONTRACT §5): 201 created, 200 updated in place."""
+"""POST /user/v1/channels/{channel_id}/subscriptions (docs/api.md §5): 201 created, 200 updated in place."""
 
 from pushgate.http.envelopes import notiflows_errors, notiflows_response
 from pushgate.http.inputs import lower_headers

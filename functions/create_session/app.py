@@ -1,4 +1,4 @@
-"""POST /sessions?api_key=SECRET (CONTRACT §0): the app's backend mints a session for a user."""
+"""POST /sessions?api_key=SECRET (docs/api.md §0): the app's backend mints a session for a user."""
 
 from pushgate.http.envelopes import json_response, pushy_errors
 from pushgate.http.request import json_body, query_params

@@ -1,4 +1,4 @@
-"""POST /me/subscribe (CONTRACT §3): register a device token or web subscription for the user."""
+"""POST /me/subscribe (docs/api.md §3): register a device token or web subscription for the user."""
 
 from pushgate.http.envelopes import imkit_errors
 from pushgate.http.inputs import device_registration, lower_headers

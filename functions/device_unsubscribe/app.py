@@ -1,4 +1,4 @@
-"""POST /me/unsubscribe (CONTRACT §3): remove the user's record for (type, deviceId); idempotent."""
+"""POST /me/unsubscribe (docs/api.md §3): remove the user's record for (type, deviceId); idempotent."""
 
 from pushgate.http.envelopes import imkit_errors
 from pushgate.http.inputs import device_target, lower_headers

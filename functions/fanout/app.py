@@ -1,4 +1,4 @@
-"""Fan-out consumer (CONTRACT §7): one fan-out message -> delivery batches (and a continuation
+"""Fan-out consumer (docs/api.md §7): one fan-out message -> delivery batches (and a continuation
 for the next page of a topic)."""
 
 from pushgate.config import settings

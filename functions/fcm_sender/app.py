@@ -1,4 +1,4 @@
-"""FCM sender (CONTRACT §7): delivers batches of android and fcm devices from the FCM delivery
+"""FCM sender (docs/api.md §7): delivers batches of android and fcm devices from the FCM delivery
 queue over FCM HTTP v1 (HTTP/2, an OAuth2 token per service account), idempotently per (push id,
 batch), reporting partial batch failures."""
 

@@ -1,4 +1,4 @@
-"""GET /devices/{token}?api_key= (CONTRACT §4): a token's record and its topics."""
+"""GET /devices/{token}?api_key= (docs/api.md §4): a token's record and its topics."""
 
 from pushgate.http.envelopes import pushy_errors
 from pushgate.http.inputs import api_key

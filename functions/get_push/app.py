@@ -1,4 +1,4 @@
-"""GET /pushes/{id}?api_key= (CONTRACT §4): a push's status and live counts."""
+"""GET /pushes/{id}?api_key= (docs/api.md §4): a push's status and live counts."""
 
 from pushgate.http.envelopes import pushy_errors
 from pushgate.http.inputs import api_key

@@ -1,4 +1,4 @@
-"""GET /topics?api_key= (CONTRACT §4): every topic of the app with its exact subscriber count."""
+"""GET /topics?api_key= (docs/api.md §4): every topic of the app with its exact subscriber count."""
 
 from pushgate.http.envelopes import pushy_errors
 from pushgate.http.inputs import api_key

@@ -1,4 +1,4 @@
-"""POST /push?api_key= (CONTRACT §4): check the push, record it, queue its targets for fan-out."""
+"""POST /push?api_key= (docs/api.md §4): check the push, record it, queue its targets for fan-out."""
 
 from pushgate.http.envelopes import pushy_errors
 from pushgate.http.inputs import api_key

@@ -1,4 +1,4 @@
-"""GET /topics/{topic}?api_key=[&cursor=] (CONTRACT §4): a topic's tokens, 1000 a page."""
+"""GET /topics/{topic}?api_key=[&cursor=] (docs/api.md §4): a topic's tokens, 1000 a page."""
 
 from urllib.parse import quote
 

@@ -1,4 +1,4 @@
-"""POST /topics/subscribe?api_key= (CONTRACT §4): subscribe a token to up to 100 topics."""
+"""POST /topics/subscribe?api_key= (docs/api.md §4): subscribe a token to up to 100 topics."""
 
 from pushgate.http.envelopes import pushy_errors
 from pushgate.http.inputs import api_key

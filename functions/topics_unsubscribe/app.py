@@ -1,4 +1,4 @@
-"""POST /topics/unsubscribe?api_key= (CONTRACT §4): unsubscribe a token from topics, or ["*"] for all."""
+"""POST /topics/unsubscribe?api_key= (docs/api.md §4): unsubscribe a token from topics, or ["*"] for all."""
 
 from pushgate.http.envelopes import pushy_errors
 from pushgate.http.inputs import api_key

@@ -1,4 +1,4 @@
-"""{"cmd":"auth","token":…} (CONTRACT §1): authenticate an open connection."""
+"""{"cmd":"auth","token":…} (docs/api.md §1): authenticate an open connection."""
 
 from pushgate.websocket import command_entry
 from pushgate.wiring import services

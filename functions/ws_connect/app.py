@@ -1,4 +1,4 @@
-"""WebSocket $connect (CONTRACT §1): `?key=pk_…` is required; `&token=` optionally authenticates."""
+"""WebSocket $connect (docs/api.md §1): `?key=pk_…` is required; `&token=` optionally authenticates."""
 
 from pushgate.errors import Unauthenticated
 from pushgate.websocket import lifecycle_entry

@@ -1,4 +1,4 @@
-"""WebSocket $default (CONTRACT §1): unknown commands and messages that are not JSON."""
+"""WebSocket $default (docs/api.md §1): unknown commands and messages that are not JSON."""
 
 from pushgate.websocket import default_entry
 

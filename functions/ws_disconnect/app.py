@@ -1,4 +1,4 @@
-"""WebSocket $disconnect (CONTRACT §1): forget the connection."""
+"""WebSocket $disconnect (docs/api.md §1): forget the connection."""
 
 from pushgate.websocket import lifecycle_entry
 from pushgate.wiring import services

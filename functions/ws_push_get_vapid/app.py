@@ -1,4 +1,4 @@
-"""{"cmd":"push_get_vapid"} (CONTRACT §1): the app's VAPID public key, for PushManager.subscribe()."""
+"""{"cmd":"push_get_vapid"} (docs/api.md §1): the app's VAPID public key, for PushManager.subscribe()."""
 
 from pushgate.websocket import command_entry
 from pushgate.wiring import services

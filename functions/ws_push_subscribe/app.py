@@ -1,4 +1,4 @@
-"""{"cmd":"push_subscribe","subscription":{…}} (CONTRACT §1): upsert the caller's subscription."""
+"""{"cmd":"push_subscribe","subscription":{…}} (docs/api.md §1): upsert the caller's subscription."""
 
 from pushgate.http.inputs import web_subscription
 from pushgate.websocket import command_entry

@@ -1,4 +1,4 @@
-"""{"cmd":"push_unsubscribe","endpoint":…} (CONTRACT §1): remove the caller's subscription, silently
+"""{"cmd":"push_unsubscribe","endpoint":…} (docs/api.md §1): remove the caller's subscription, silently
 succeeding when there is none."""
 
 from pushgate.services.subscriptions import check_unsubscribe_endpoint

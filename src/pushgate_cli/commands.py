@@ -1,4 +1,4 @@
-"""The commands of CONTRACT §0. Each one delegates to the shared services and returns its result
+"""The commands of docs/api.md §0. Each one delegates to the shared services and returns its result
 in both forms (the --json object and the human text); nothing here prints."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The command line of CONTRACT §0. Every input is checked here, before any stack is contacted,
+"""The command line of docs/api.md §0. Every input is checked here, before any stack is contacted,
 so a typo costs no network round trip and gets the same clear message everywhere."""
 
 from __future__ import annotations

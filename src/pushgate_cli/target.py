@@ -1,4 +1,4 @@
-"""How the CLI reaches a stack: the running local stack (CONTRACT §8) by default, or a deployed
+"""How the CLI reaches a stack: the running local stack (docs/api.md §8) by default, or a deployed
 stack named with --stack. Either way the result is the shared services of `pushgate.wiring`,
 wired to that stack's table and SSM prefix through explicit boto3 clients."""
 

@@ -1,4 +1,4 @@
-"""Development user JWTs (CONTRACT §0): RS256, signed with the app's development key, with the
+"""Development user JWTs (docs/api.md §0): RS256, signed with the app's development key, with the
 claims the verifier requires (`sub`, `exp`) plus `iat`."""
 
 from __future__ import annotations

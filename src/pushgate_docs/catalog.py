@@ -18,7 +18,7 @@ from pushgate_docs import models
 class Surface:
     key: str  # anchors in docs/errors.md start with it (except the channel API's, see anchor())
     title: str
-    section: str  # of CONTRACT.md
+    section: str  # of docs/api.md
     envelope: type[BaseModel]
     code_field: str  # how the code is named in the body, for tables
     example: str

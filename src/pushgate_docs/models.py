@@ -1,4 +1,4 @@
-"""The HTTP wire contract (CONTRACT.md §0 `POST /sessions`, §2-§5) as pydantic v2 models.
+"""The HTTP wire contract (docs/api.md §0 `POST /sessions`, §2-§5) as pydantic v2 models.
 
 These models exist only to document the API (docs/openapi.json is generated from them); the
 Lambda functions never import them, so they cost no cold-start time. They are written from the
@@ -6,7 +6,7 @@ contract, not derived from the handlers, and tests/contract/test_openapi.py chec
 handlers' responses against them.
 
 Conventions:
-- Request models ignore unknown fields, as the server does (CONTRACT §6).
+- Request models ignore unknown fields, as the server does (docs/api.md §6).
 - Response models forbid unknown fields, so a field the code starts returning without documenting
   it fails the contract tests.
 - An optional field that is simply absent on the wire (never `null`) is declared with `absent()`.
@@ -50,7 +50,7 @@ Endpoint = Annotated[
             "The browser's push endpoint (PushSubscription.endpoint): an https URL on port 443, without "
             "user-info, whose host is a known push service (fcm.googleapis.com, "
             "updates.push.services.mozilla.com, web.push.apple.com, *.notify.windows.com, ...), at most "
-            "1024 characters, no whitespace or control characters (CONTRACT §6)."
+            "1024 characters, no whitespace or control characters (docs/api.md §6)."
         ),
         examples=[EXAMPLE_ENDPOINT],
     ),
@@ -87,7 +87,7 @@ EpochSeconds = Annotated[int, Field(ge=0, description="Unix time, seconds.", exa
 
 
 class RequestModel(BaseModel):
-    """Unknown fields are ignored (CONTRACT §6); the schema leaves additionalProperties open."""
+    """Unknown fields are ignored (docs/api.md §6); the schema leaves additionalProperties open."""
 
     model_config = ConfigDict(extra="ignore")
 

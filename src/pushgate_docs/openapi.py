@@ -276,7 +276,7 @@ def operation_object(route: Route, op: Operation, refs: dict[type[BaseModel], di
 # -- the document -------------------------------------------------------------------------------
 
 INFO_DESCRIPTION = """\
-The HTTP API of pushgate (CONTRACT.md §0, §2-§5), generated from `template.yaml` (routes), \
+The HTTP API of pushgate (docs/api.md §0, §2-§5), generated from `template.yaml` (routes), \
 `src/pushgate_docs` (models and errors) by `python -m pushgate_docs`. The WebSocket API (§1) is not HTTP \
 and is not described here.
 

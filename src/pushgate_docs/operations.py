@@ -20,25 +20,25 @@ class Tag:
     description: str
 
 
-SESSIONS_TAG = Tag("Sessions", "CONTRACT §0. The app's backend mints sessions for its users with its secret key.")
+SESSIONS_TAG = Tag("Sessions", "docs/api.md §0. The app's backend mints sessions for its users with its secret key.")
 ACCOUNT_TAG = Tag(
     "Account API",
-    "CONTRACT §2. Browser subscriptions authenticated by a session. Parameters come from the query string (GET) or "
+    "docs/api.md §2. Browser subscriptions authenticated by a session. Parameters come from the query string (GET) or "
     "the query string, a form or a JSON body (POST). Field errors are HTTP **200** with an `error_no`.",
 )
 DEVICE_TAG = Tag(
     "Device API",
-    "CONTRACT §3. Native device tokens and web subscriptions, per (user, type, deviceId). Client-side: "
+    "docs/api.md §3. Native device tokens and web subscriptions, per (user, type, deviceId). Client-side: "
     "`IM-CLIENT-KEY` + `IM-Authorization`; server-side: `IM-API-KEY` + `clientId` in the body.",
 )
 TOPICS_TAG = Tag(
     "Topics and sending API",
-    "CONTRACT §4. Server-side only: `?api_key=` with the app's secret key on every call. A device token is a native "
+    "docs/api.md §4. Server-side only: `?api_key=` with the app's secret key on every call. A device token is a native "
     "device's platform token or a web subscription's endpoint URL, registered in this app through any surface.",
 )
 CHANNEL_TAG = Tag(
     "Channel subscriptions API",
-    "CONTRACT §5. A user's web push subscriptions in one channel. Every response carries `x-request-id`; every "
+    "docs/api.md §5. A user's web push subscriptions in one channel. Every response carries `x-request-id`; every "
     "non-2xx body is `{\"error\": {type, code, message, status, request_id, details}}`.",
 )
 TAGS = (SESSIONS_TAG, ACCOUNT_TAG, DEVICE_TAG, TOPICS_TAG, CHANNEL_TAG)
@@ -274,7 +274,7 @@ OPERATIONS: tuple[Operation, ...] = (
         summary="Send a push",
         description=(
             "Checks the push (payload size included), records it and queues its targets; delivery is asynchronous "
-            "(CONTRACT §7). `to` is a token, a list of tokens, `\"/topics/NAME\"`, a list of those, or "
+            "(docs/api.md §7). `to` is a token, a list of tokens, `\"/topics/NAME\"`, a list of those, or "
             "`\"/users/USER_ID\"` (all the user's active devices). The Web Push payload is the JSON "
             "`{\"id\", \"notification\"?, \"data\"?}`; over 3993 bytes (or over FCM's or APNs's 4096 in their shapes) it is "
             "refused with `PAYLOAD_TOO_LARGE`. Devices of type `ios`/`ios-voip` are sent through the app's apns channel, "

@@ -1,4 +1,4 @@
-"""The local stack's settings, all from the environment (CONTRACT §8), read once at start."""
+"""The local stack's settings, all from the environment (docs/api.md §8), read once at start."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Local data survives a restart (CONTRACT §8) although moto keeps everything in memory.
+"""Local data survives a restart (docs/api.md §8) although moto keeps everything in memory.
 
 The stack snapshots every table item and SSM parameter into one JSON file in the data dir: shortly
 after each DynamoDB or SSM write (debounced, so a burst of writes costs one snapshot), and once more

@@ -1,4 +1,4 @@
-"""The whole local stack of CONTRACT §8, started and stopped in the right order.
+"""The whole local stack of docs/api.md §8, started and stopped in the right order.
 
 Start: the AWS endpoint, the template's tables and queues, the snapshot restored, the functions
 ready to run, the demo app; then serve: the HTTP API, the WebSocket API and the SQS pollers. Stop: the

@@ -1,4 +1,4 @@
-"""The WebSocket API on 127.0.0.1 (CONTRACT §8): API Gateway's part of a WebSocket connection, with
+"""The WebSocket API on 127.0.0.1 (docs/api.md §8): API Gateway's part of a WebSocket connection, with
 the route functions run by the Lambda runtime. Everything comes from the template's
 AWS::ApiGatewayV2 resources (see template.websocket_apis): the route selection expression, the
 routes, the function behind each, and which routes answer (those with a route response).
@@ -261,7 +261,7 @@ class WebSocketGateway:
     # -- $connect: during the opening handshake ----------------------------------------------
 
     def _path_allowed(self, path: str) -> bool:
-        # ws://127.0.0.1:<port> as CONTRACT §8 gives it, or with the stage as in the deployed URL.
+        # ws://127.0.0.1:<port> as docs/api.md §8 gives it, or with the stage as in the deployed URL.
         return path.rstrip("/") in ("", f"/{self._api.stage}")
 
     async def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:

@@ -1,4 +1,4 @@
-"""`pushgate app create` (CONTRACT §0): one JSON object whose credentials work against the stack."""
+"""`pushgate app create` (docs/api.md §0): one JSON object whose credentials work against the stack."""
 
 from __future__ import annotations
 

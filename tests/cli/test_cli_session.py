@@ -1,4 +1,4 @@
-"""`pushgate session create` (CONTRACT §0): a session the stack accepts for that user and app."""
+"""`pushgate session create` (docs/api.md §0): a session the stack accepts for that user and app."""
 
 from __future__ import annotations
 

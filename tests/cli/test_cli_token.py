@@ -1,4 +1,4 @@
-"""`pushgate token create` (CONTRACT §0): a user JWT signed with the app's development key."""
+"""`pushgate token create` (docs/api.md §0): a user JWT signed with the app's development key."""
 
 from __future__ import annotations
 

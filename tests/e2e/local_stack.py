@@ -26,7 +26,7 @@ from pushgate_local.config import free_port
 REPO = Path(__file__).resolve().parents[2]
 START_TIMEOUT_SECONDS = 90
 STOP_TIMEOUT_SECONDS = 30
-# A loopback "push service", accepted through PUSHGATE_EXTRA_PUSH_HOSTS (CONTRACT §6).
+# A loopback "push service", accepted through PUSHGATE_EXTRA_PUSH_HOSTS (docs/api.md §6).
 LOOPBACK_PUSH_HOST = "127.0.0.1:9"
 
 

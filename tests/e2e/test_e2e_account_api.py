@@ -1,4 +1,4 @@
-"""CONTRACT §2 end to end: the account API over HTTP on the local stack, as a browser client and
+"""docs/api.md §2 end to end: the account API over HTTP on the local stack, as a browser client and
 the app's backend use it."""
 
 from __future__ import annotations
@@ -159,7 +159,7 @@ def test_another_users_endpoint_is_refused_and_left_unchanged(local_stack: Local
 
 
 def test_the_same_browser_moves_to_the_new_user(local_stack: LocalStackProcess, session_id: str) -> None:
-    # CONTRACT §6: identical p256dh and auth prove the same browser.
+    # docs/api.md §6: identical p256dh and auth prove the same browser.
     subscription = new_subscription()
     first = subscribe(local_stack, subscription.params(session_id)).json()["data"]["push_subscription_id"]
     carol = local_stack.create_session("carol")

@@ -1,4 +1,4 @@
-"""CONTRACT §4 + §7 end to end: POST /push on the local stack reaches a real push service.
+"""docs/api.md §4 + §7 end to end: POST /push on the local stack reaches a real push service.
 
 The push service is web-push-testing (npm, tests/e2e/push-service/), an implementation independent
 of pushgate: it hands out subscriptions bound to the app's VAPID public key, checks every request's
@@ -6,7 +6,7 @@ VAPID JWT (ES256) against that key and decrypts the aes128gcm body with npm's ht
 message it reports is exactly what a browser would have shown the service worker. Its launcher,
 serve.js, also refuses (403) a JWT whose aud is not the endpoint's origin, as real push services do,
 and keeps each request's push headers and JWT claims for the assertions. It runs on the
-loopback interface, allowed through PUSHGATE_EXTRA_PUSH_HOSTS=localhost:<port> (CONTRACT §6); the
+loopback interface, allowed through PUSHGATE_EXTRA_PUSH_HOSTS=localhost:<port> (docs/api.md §6); the
 stack runs as `make run` runs it, its SQS pollers driving the fan-out and the Web Push sender."""
 
 from __future__ import annotations
@@ -197,7 +197,7 @@ def vapid_public_key(stack: LocalStackProcess) -> str:
 
 
 def register_with_account_api(stack: LocalStackProcess, user_id: str, subscription: PushSubscription) -> None:
-    """CONTRACT §2."""
+    """docs/api.md §2."""
     params = {
         "session_id": stack.create_session(user_id),
         "endpoint": subscription.endpoint,
@@ -209,7 +209,7 @@ def register_with_account_api(stack: LocalStackProcess, user_id: str, subscripti
 
 
 def register_with_device_api(stack: LocalStackProcess, user_id: str, subscription: PushSubscription) -> None:
-    """CONTRACT §3, type `web`."""
+    """docs/api.md §3, type `web`."""
     response = requests.post(
         f"{stack.http_url}/me/subscribe",
         headers={"IM-CLIENT-KEY": stack.demo()["public_key"], "IM-Authorization": stack.create_session(user_id)},
@@ -221,7 +221,7 @@ def register_with_device_api(stack: LocalStackProcess, user_id: str, subscriptio
 
 
 def register_with_channel_api(stack: LocalStackProcess, user_id: str, subscription: PushSubscription) -> None:
-    """CONTRACT §5, with a user JWT signed by the demo app's development key."""
+    """docs/api.md §5, with a user JWT signed by the demo app's development key."""
     demo = stack.demo()
     now = int(time.time())
     user_key = jwt.encode({"sub": user_id, "iat": now, "exp": now + 600}, demo["user_token_private_key"], "RS256")
@@ -282,7 +282,7 @@ def wait_until_delivered(
 
 
 def counts(targeted: int, sent: int = 0, failed: int = 0, pruned: int = 0) -> dict[str, int]:
-    """GET /pushes/{id} counts (CONTRACT §4) of a push that is over."""
+    """GET /pushes/{id} counts (docs/api.md §4) of a push that is over."""
     return {"targeted": targeted, "sent": sent, "failed": failed, "pruned": pruned, "pending": 0}
 
 

@@ -1,4 +1,4 @@
-"""CONTRACT §8: the local stack itself (discovery, the demo app and its printed instructions, what
+"""docs/api.md §8: the local stack itself (discovery, the demo app and its printed instructions, what
 API Gateway answers on its own, and data surviving a restart)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Native delivery end to end on the stack `make run` starts (CONTRACT §3, §4, §7): devices
+"""Native delivery end to end on the stack `make run` starts (docs/api.md §3, §4, §7): devices
 registered through /me/subscribe, a push sent to their user and to a topic, and the fake FCM and
 APNs that the stack runs (real HTTP/2 servers over TLS that verify the OAuth and provider tokens,
 topics, push types and schemas) asked what they received, over HTTPS, as a developer would."""

@@ -1,4 +1,4 @@
-"""CONTRACT §3, §4, §5 and §6 end to end on the local stack: the device API, the topics API and the
+"""docs/api.md §3, §4, §5 and §6 end to end on the local stack: the device API, the topics API and the
 channel subscriptions API over HTTP as their clients call them, and one browser seen through every
 surface (subscribed over the WebSocket, found by the topics API, removed through the account API).
 
@@ -320,7 +320,7 @@ def test_another_users_endpoint_gets_each_surfaces_conflict_error(local_stack: L
 
 
 def test_the_same_browser_moves_to_the_user_who_proves_it(local_stack: LocalStackProcess) -> None:
-    # CONTRACT §6: identical p256dh and auth prove the same browser, whichever surface is used.
+    # docs/api.md §6: identical p256dh and auth prove the same browser, whichever surface is used.
     browser = new_subscription()
     with open_ws(local_stack, token=local_stack.create_session(unique("kim"))) as connection:
         assert send(connection, subscribe_command(browser)) == {"cmd": "push_subscribed", "success": True}

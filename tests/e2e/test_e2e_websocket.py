@@ -1,4 +1,4 @@
-"""CONTRACT §1 end to end: the template's WebSocket API served by the local stack on
+"""docs/api.md §1 end to end: the template's WebSocket API served by the local stack on
 ws://127.0.0.1:$PUSHGATE_WS_PORT, driven by a real WebSocket client as a browser page drives it."""
 
 from __future__ import annotations
@@ -301,7 +301,7 @@ def test_closing_runs_disconnect_which_forgets_the_connection(local_stack: Local
 
 
 def test_a_message_over_64_kib_is_refused_by_the_functions(authenticated: ClientConnection) -> None:
-    # CONTRACT §6: a body over 64 KiB is refused; API Gateway itself still delivers up to 128 KiB.
+    # docs/api.md §6: a body over 64 KiB is refused; API Gateway itself still delivers up to 128 KiB.
     message = '{"cmd":"push_get_vapid","pad":"' + "x" * (100 * 1024) + '"}'
     assert send(authenticated, message) == error(None, "Invalid JSON")
     assert send(authenticated, {"cmd": "push_get_vapid"})["cmd"] == "push_vapid"  # still open

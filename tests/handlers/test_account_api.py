@@ -1,4 +1,4 @@
-"""The account API handlers (CONTRACT §2) under moto, fed the events/ files."""
+"""The account API handlers (docs/api.md §2) under moto, fed the events/ files."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The channel subscriptions API handlers (CONTRACT §5, seed 003 Notiflows) under moto, fed the
+"""The channel subscriptions API handlers (docs/api.md §5, seed 003 Notiflows) under moto, fed the
 events/ files."""
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def upsert_body(endpoint: str = ENDPOINT, keys: tuple[str, str] | None = None, w
 
 
 def error_body(reply: Reply, status: int, code: str, message: str, details: dict[str, Any]) -> dict[str, Any]:
-    """The exact envelope of CONTRACT §5, request_id being the one in the x-request-id header."""
+    """The exact envelope of docs/api.md §5, request_id being the one in the x-request-id header."""
     return {"error": {"type": f"{ERROR_DOCS_URL}#{code}-{status}", "code": code, "message": message, "status": status,
                       "request_id": reply.headers["x-request-id"], "details": details}}
 

@@ -1,4 +1,4 @@
-"""POST /sessions (CONTRACT §0) under moto, fed events/http-create-session.json."""
+"""POST /sessions (docs/api.md §0) under moto, fed events/http-create-session.json."""
 
 from __future__ import annotations
 

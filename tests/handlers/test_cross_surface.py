@@ -1,4 +1,4 @@
-"""One browser, four doors (CONTRACT §6 and docs/data-model.md): the WebSocket (§1), the account
+"""One browser, four doors (docs/api.md §6 and docs/data-model.md): the WebSocket (§1), the account
 API (§2), the device API (§3) and the channel API (§5) all register the same record for the same
 endpoint, which the topics API (§4) finds by that endpoint; any surface its owner uses removes it;
 other users get each surface's conflict error; other apps see nothing; the same browser (same

@@ -1,4 +1,4 @@
-"""Hostile input on every surface (CONTRACT §6: bad input never yields a 5xx or a stack trace, it
+"""Hostile input on every surface (docs/api.md §6: bad input never yields a 5xx or a stack trace, it
 yields the surface's documented error; unknown fields are ignored; a body over 64 KiB is refused).
 
 Every HTTP function gets malformed and non-object JSON, values of every wrong type, overlong

@@ -63,7 +63,7 @@ def test_the_templates_websocket_api() -> None:
     assert api.routes["$disconnect"] == WebSocketRoute("$disconnect", "WsDisconnectFunction", two_way=False)
     assert api.routes["push_subscribe"] == WebSocketRoute("push_subscribe", "WsPushSubscribeFunction", two_way=True)
     assert api.routes["$default"].function == "WsDefaultFunction" and api.routes["$default"].two_way
-    # Every command route answers its caller (CONTRACT §1).
+    # Every command route answers its caller (docs/api.md §1).
     assert all(route.two_way for key, route in api.routes.items() if key not in ("$connect", "$disconnect"))
 
 

@@ -1,5 +1,5 @@
 """Fan-out sends each device to its provider's queue through the app's channel of that provider, and
-counts a device it cannot route as failed with its reason (CONTRACT §7), under moto."""
+counts a device it cannot route as failed with its reason (docs/api.md §7), under moto."""
 
 from __future__ import annotations
 

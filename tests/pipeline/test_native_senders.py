@@ -1,4 +1,4 @@
-"""The FCM and APNs sender functions end to end under moto (CONTRACT §4, §7): POST /push to a user,
+"""The FCM and APNs sender functions end to end under moto (docs/api.md §4, §7): POST /push to a user,
 the fan-out handler, then each sender's real handler module with the SQS event of its own queue,
 delivering over TLS and HTTP/2 to fakes that verify the OAuth and provider tokens, topics, push
 types and message schemas. What each fake accepted, what the senders put back on SQS, and what

@@ -1,4 +1,4 @@
-"""POST /push -> fan-out -> sender, under moto with real SQS batch events (CONTRACT §4, §7)."""
+"""POST /push -> fan-out -> sender, under moto with real SQS batch events (docs/api.md §4, §7)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Credential rules of CONTRACT §0: hashed keys, expiring sessions, RS256-only user JWTs."""
+"""Credential rules of docs/api.md §0: hashed keys, expiring sessions, RS256-only user JWTs."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """How the fan-out cuts a topic of a million subscribers: into parts that are taken up side by
-side, a few rounds deep, each then read in one page (CONTRACT §7: page by page, never a Scan)."""
+side, a few rounds deep, each then read in one page (docs/api.md §7: page by page, never a Scan)."""
 
 from __future__ import annotations
 

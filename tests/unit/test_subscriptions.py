@@ -1,4 +1,4 @@
-"""The subscription use cases on in-memory fakes: upsert, reactivation, ownership (CONTRACT §6)."""
+"""The subscription use cases on in-memory fakes: upsert, reactivation, ownership (docs/api.md §6)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Endpoint safety and key validation (CONTRACT §6; checklist F1, F2, F4, F5 of the Web Push notes)."""
+"""Endpoint safety and key validation (docs/api.md §6; checklist F1, F2, F4, F5 of the Web Push notes)."""
 
 from __future__ import annotations
 

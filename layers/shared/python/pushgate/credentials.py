@@ -1,4 +1,4 @@
-"""Who is calling: API keys, sessions and RS256 user JWTs (CONTRACT §0).
+"""Who is calling: API keys, sessions and RS256 user JWTs (docs/api.md §0).
 
 Keys and session ids are looked up by their SHA-256, so nothing usable is stored; user JWTs are
 verified with the app's registered public keys, RS256 only."""
@@ -107,7 +107,7 @@ class Authenticator:
                 raise Unauthenticated()
 
     def caller_for_token(self, app: App, token: object) -> Caller:
-        """A session id or a user JWT of this app (CONTRACT §0: JWTs are accepted wherever a session is)."""
+        """A session id or a user JWT of this app (docs/api.md §0: JWTs are accepted wherever a session is)."""
         if not isinstance(token, str) or not token:
             raise Unauthenticated()
         if looks_like_jwt(token):
@@ -118,7 +118,7 @@ class Authenticator:
         return Caller(app=app, user_id=session.user_id)
 
     def account_caller(self, account_path: str, session_id: object) -> Caller:
-        """CONTRACT §2: the session (or user JWT) must be valid (401), then belong to the account
+        """docs/api.md §2: the session (or user JWT) must be valid (401), then belong to the account
         named in the path (403)."""
         account_id = int(account_path) if account_path.isascii() and account_path.isdigit() and len(account_path) < 19 else None
         if isinstance(session_id, str) and looks_like_jwt(session_id):
@@ -132,7 +132,7 @@ class Authenticator:
         return Caller(app=app, user_id=session.user_id)
 
     def device_api_caller(self, headers: dict[str, str], client_id: object) -> Caller:
-        """CONTRACT §3: IM-CLIENT-KEY + IM-Authorization (session or user JWT), or the server-side
+        """docs/api.md §3: IM-CLIENT-KEY + IM-Authorization (session or user JWT), or the server-side
         IM-API-KEY acting for the user named by clientId."""
         if headers.get("im-api-key"):
             app = self.app_for_secret_key(headers["im-api-key"])
@@ -142,7 +142,7 @@ class Authenticator:
         return self.caller_for_token(app, token.removeprefix("Bearer ").strip())
 
     def channel_api_caller(self, headers: dict[str, str], development_mode: bool) -> Caller:
-        """CONTRACT §5: x-notiflows-api-key + an RS256 user JWT in x-notiflows-user-key; the bare
+        """docs/api.md §5: x-notiflows-api-key + an RS256 user JWT in x-notiflows-user-key; the bare
         x-notiflows-user-id header only where development mode was switched on."""
         app = self.app_for_public_key(headers.get("x-notiflows-api-key"))
         user_key = headers.get("x-notiflows-user-key")

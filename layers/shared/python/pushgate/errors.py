@@ -52,7 +52,7 @@ class InvalidValue(FieldError):
 
 
 class BodyTooLarge(PushgateError):
-    """The request body is over the 64 KiB limit of CONTRACT §6."""
+    """The request body is over the 64 KiB limit of docs/api.md §6."""
 
 
 class MalformedBody(PushgateError):
@@ -61,7 +61,7 @@ class MalformedBody(PushgateError):
 
 class OwnedByAnotherUser(PushgateError):
     """The endpoint or token is held by another user of the app, and the caller did not prove the
-    same browser (CONTRACT §6, ownership)."""
+    same browser (docs/api.md §6, ownership)."""
 
 
 class NotFound(PushgateError):
@@ -75,7 +75,7 @@ class ConcurrentUpdate(PushgateError):
 
 
 class UnknownDeviceToken(PushgateError):
-    """CONTRACT §4: the token is not an active subscription of this app."""
+    """docs/api.md §4: the token is not an active subscription of this app."""
 
 
 class InvalidCursor(PushgateError):
@@ -84,4 +84,4 @@ class InvalidCursor(PushgateError):
 
 class PayloadTooLarge(PushgateError):
     """The push would not fit a provider: the Web Push payload over 3993 bytes of plaintext (RFC 8291
-    §4, CONTRACT §4), or the FCM message or APNs payload over 4096 bytes (5120 for VoIP)."""
+    §4, docs/api.md §4), or the FCM message or APNs payload over 4096 bytes (5120 for VoIP)."""

@@ -54,5 +54,5 @@ def token_hash(token: str) -> str:
 
 
 def log_id(value: str) -> str:
-    """A short, stable, non-reversible label for logs (CONTRACT §6: hashed identifiers only)."""
+    """A short, stable, non-reversible label for logs (docs/api.md §6: hashed identifiers only)."""
     return hashlib.sha256(value.encode("utf-8")).hexdigest()[:12]

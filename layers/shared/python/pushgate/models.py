@@ -107,7 +107,7 @@ class WebPushKeys(_Model):
 class Device(_Model):
     """One push subscription: a browser's Web Push endpoint or a native device token.
 
-    The same endpoint is the same record whichever surface registered it (CONTRACT §6)."""
+    The same endpoint is the same record whichever surface registered it (docs/api.md §6)."""
 
     app_id: str
     token_hash: str
@@ -132,7 +132,7 @@ class Device(_Model):
 
 
 class Connection(_Model):
-    """A WebSocket connection (CONTRACT §1): open once the app key is valid, authenticated once a
+    """A WebSocket connection (docs/api.md §1): open once the app key is valid, authenticated once a
     session or user JWT has been presented."""
 
     connection_id: str

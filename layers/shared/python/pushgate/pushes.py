@@ -1,4 +1,4 @@
-"""What a push is (CONTRACT §4 `POST /push`, §7): its validated request, its Web Push payload, its
+"""What a push is (docs/api.md §4 `POST /push`, §7): its validated request, its Web Push payload, its
 targets, and the messages that carry it through the fan-out and delivery queues."""
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ class Target(BaseModel):
     key_range: tuple[int, int] | None = None  # the part of a big topic this is (pushgate.keyspace)
     subscribers: int | None = None  # the topic's count when it was cut: its parts are cut alike, without reading it again
     # The topics listed before this one in the same push. A device already subscribed to one of
-    # them when the push was made gets the push through that topic, so once (CONTRACT §7).
+    # them when the push was made gets the push through that topic, so once (docs/api.md §7).
     earlier_topics: tuple[str, ...] = ()
 
 
@@ -62,7 +62,7 @@ class PushRequest:
     collapse_key: str | None
 
     def payload(self, push_id: str) -> str:
-        """The Web Push plaintext: {"id", "notification"?, "data"?} (CONTRACT §4)."""
+        """The Web Push plaintext: {"id", "notification"?, "data"?} (docs/api.md §4)."""
         return json.dumps({"id": push_id, **self.payload_fields}, separators=(",", ":"), ensure_ascii=False)
 
 
@@ -209,7 +209,7 @@ class Push(BaseModel):
         return self.created_at_ms if self.created_at_ms is not None else self.created_at * 1000
 
     def remaining_ttl(self, now: float) -> int:
-        """CONTRACT §7: the TTL sent is what is left after the time spent in the queues."""
+        """docs/api.md §7: the TTL sent is what is left after the time spent in the queues."""
         return max(0, self.time_to_live - int(now - self.created_at))
 
 

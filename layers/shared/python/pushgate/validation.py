@@ -1,4 +1,4 @@
-"""Input rules of CONTRACT §6 that every surface shares: push endpoint safety, subscription keys,
+"""Input rules of docs/api.md §6 that every surface shares: push endpoint safety, subscription keys,
 user ids. Each check raises a `FieldError` naming the field, so each surface can word it its own way.
 
 Endpoints are attacker-chosen URLs that the sender will POST to, so the policy is an allowlist of
@@ -22,7 +22,7 @@ MAX_ENDPOINT_LENGTH = 1024
 MAX_KEY_FIELD_LENGTH = 255
 MAX_USER_ID_LENGTH = 256
 
-# Host names of the public Web Push services (CONTRACT §6; sources in docs/endpoint-policy.md).
+# Host names of the public Web Push services (docs/api.md §6; sources in docs/endpoint-policy.md).
 EXACT_PUSH_HOSTS = frozenset(
     {
         "fcm.googleapis.com",  # Chrome, Edge on Android, Opera, Brave, Samsung Internet
@@ -35,7 +35,7 @@ EXACT_PUSH_HOSTS = frozenset(
 # Matched as "the host itself or any sub-domain of it".
 SUFFIX_PUSH_HOSTS = ("notify.windows.com", "push.apple.com")  # Edge on Windows (WNS); Apple
 
-# CONTRACT §4: topics are case-sensitive names of 1-100 characters.
+# docs/api.md §4: topics are case-sensitive names of 1-100 characters.
 TOPIC_NAME = re.compile(r"^[a-zA-Z0-9\-_.]{1,100}$")
 
 _PRINTABLE_ASCII = re.compile(r"^[\x21-\x7e]+$")

@@ -1,4 +1,4 @@
-"""What the WebSocket route functions share (CONTRACT §1): parse the message, run one command,
+"""What the WebSocket route functions share (docs/api.md §1): parse the message, run one command,
 and reply to the requesting connection through the route response (never broadcast)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""What a provider's answer means for the subscription and the message (CONTRACT §7): one table
+"""What a provider's answer means for the subscription and the message (docs/api.md §7): one table
 for the three senders. Web Push is classified by status; FCM and APNs name a reason, which wins
 over the status. Only a provider's word that the token is dead prunes (404/410, FCM UNREGISTERED,
 APNs Unregistered/BadDeviceToken): a 400/401/403 is almost always our own credential or header

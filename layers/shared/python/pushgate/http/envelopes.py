@@ -33,7 +33,7 @@ def _log_unexpected(error: Exception) -> None:
         logger.exception("unhandled error")
 
 
-# -- CONTRACT §2, the account API (doBoard) ------------------------------------------------
+# -- docs/api.md §2, the account API (doBoard) ------------------------------------------------
 
 ACCOUNT_SUBSCRIBE_FIELD_ERRORS: dict[tuple[type[errors.FieldError], str], tuple[int, str]] = {
     (errors.FieldMissing, "endpoint"): (8501, "endpoint is required"),
@@ -86,7 +86,7 @@ account_subscribe_errors = account_errors(ACCOUNT_SUBSCRIBE_FIELD_ERRORS)
 account_unsubscribe_errors = account_errors(ACCOUNT_UNSUBSCRIBE_FIELD_ERRORS)
 
 
-# -- CONTRACT §4, the server-side API (Pushy): {"code", "error"} ---------------------------
+# -- docs/api.md §4, the server-side API (Pushy): {"code", "error"} ---------------------------
 
 
 def _pushy_error(status: int, code: str, message: str) -> Response:
@@ -116,7 +116,7 @@ def pushy_errors(error: Exception, event: dict[str, Any]) -> Response:
     return _pushy_error(500, "INTERNAL_ERROR", "An internal error occurred.")
 
 
-# -- CONTRACT §3, the device API (IMKIT): {"RC", "RM", "error": {"code", "message"}} --------
+# -- docs/api.md §3, the device API (IMKIT): {"RC", "RM", "error": {"code", "message"}} --------
 
 
 def _imkit_error(status: int, reason: str, code: str, message: str) -> Response:
@@ -155,7 +155,7 @@ def _field_problem(error: errors.FieldError) -> str:
     return f"invalid ({error.detail})" if error.detail else "invalid"
 
 
-# -- CONTRACT §5, the channel subscriptions API (Notiflows) -----------------------------------
+# -- docs/api.md §5, the channel subscriptions API (Notiflows) -----------------------------------
 
 ERROR_DOCS_URL = "/docs/errors"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -222,7 +222,7 @@ def notiflows_errors(error: Exception, event: dict[str, Any]) -> Response:
     return _notiflows_error(event, 500, "internal_error", "Internal error")
 
 
-# -- CONTRACT §1, WebSocket commands: {"cmd": "error", "src", "val"} --------------------------
+# -- docs/api.md §1, WebSocket commands: {"cmd": "error", "src", "val"} --------------------------
 
 WS_SUBSCRIPTION_SHAPE = "subscription must include endpoint, keys.p256dh and keys.auth"
 

@@ -23,7 +23,7 @@ def device_type(value: object) -> DeviceType:
 
 
 def device_target(body: dict[str, Any]) -> tuple[DeviceType, str]:
-    """type and deviceId, both required (CONTRACT §3 MISSING_PARAMETER when either is absent)."""
+    """type and deviceId, both required (docs/api.md §3 MISSING_PARAMETER when either is absent)."""
     if body.get("type") in (None, "") or body.get("deviceId") in (None, ""):
         raise FieldMissing("type" if body.get("type") in (None, "") else "deviceId")
     return device_type(body["type"]), check_device_id(body["deviceId"])
@@ -48,5 +48,5 @@ def device_registration(policy: EndpointPolicy, body: dict[str, Any]) -> Registr
 
 
 def api_key(event: dict[str, Any]) -> object:
-    """The secret key of the server-side API (CONTRACT §4): `?api_key=`."""
+    """The secret key of the server-side API (docs/api.md §4): `?api_key=`."""
     return query_params(event).get("api_key")

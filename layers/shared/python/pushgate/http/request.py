@@ -1,6 +1,6 @@
 """Reading parameters from an API Gateway HTTP API (payload 2.0) event.
 
-Parameters may come from the query string and, on POST, from a form or JSON body (CONTRACT §2);
+Parameters may come from the query string and, on POST, from a form or JSON body (docs/api.md §2);
 the body wins where both name a field. A body over 64 KiB is refused before it is parsed."""
 
 from __future__ import annotations

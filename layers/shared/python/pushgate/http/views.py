@@ -13,7 +13,7 @@ def iso_time(epoch_seconds: int) -> str:
 
 
 def channel_subscription(device: Device) -> dict[str, str | None]:
-    """CONTRACT §5: {id, channel_id, identifier, created_at, updated_at}; the keys stay private."""
+    """docs/api.md §5: {id, channel_id, identifier, created_at, updated_at}; the keys stay private."""
     return {
         "id": device.token_hash,
         "channel_id": device.channel_id,
@@ -24,7 +24,7 @@ def channel_subscription(device: Device) -> dict[str, str | None]:
 
 
 def push_status(push: Push) -> dict[str, object]:
-    """CONTRACT §4 GET /pushes/{id}; `cancelled` counts what a DELETE stopped before it was sent."""
+    """docs/api.md §4 GET /pushes/{id}; `cancelled` counts what a DELETE stopped before it was sent."""
     return {
         "push": {
             "id": push.push_id,

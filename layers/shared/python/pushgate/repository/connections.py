@@ -1,4 +1,4 @@
-"""WebSocket connections (CONTRACT §1): one item per open connection, its user set once the
+"""WebSocket connections (docs/api.md §1): one item per open connection, its user set once the
 client authenticates."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pushgate.repository.base import RepositoryBase, _is_condition_failure, _to_
 
 
 class ConnectionsMixin(RepositoryBase):
-    # -- WebSocket connections (CONTRACT §1) ----------------------------------------------------
+    # -- WebSocket connections (docs/api.md §1) ----------------------------------------------------
 
     def put_connection(self, connection: Connection) -> None:
         item = {"PK": keys.connection_pk(connection.connection_id), "SK": keys.CONNECTION_SK, "entity": "Connection", **connection.model_dump(mode="json")}

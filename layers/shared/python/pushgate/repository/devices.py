@@ -99,7 +99,7 @@ class DevicesMixin(RepositoryBase):
         )
         return [Device.model_validate(item) for item in items if item.get("entity") == "Device"]
 
-    # -- device-id pointers (CONTRACT §3: one record per user, type and deviceId) ---------------
+    # -- device-id pointers (docs/api.md §3: one record per user, type and deviceId) ---------------
 
     def get_device_pointer(self, app_id: str, pointer_hash: str) -> str | None:
         item = self._get(keys.device_pointer_pk(app_id, pointer_hash), keys.DEVICE_POINTER_SK)
@@ -133,7 +133,7 @@ class DevicesMixin(RepositoryBase):
             if not _is_condition_failure(error):
                 raise
 
-    # -- delivery state (CONTRACT §7): what the sender learns about a device ----------------------
+    # -- delivery state (docs/api.md §7): what the sender learns about a device ----------------------
 
     def devices_by_hash(self, app_id: str, token_hashes: list[str]) -> list[Device]:
         """BatchGetItem, 100 keys a call, retrying what DynamoDB leaves unprocessed."""

@@ -1,4 +1,4 @@
-"""Pushes (CONTRACT §4, §7): the stored push, its cancellation and its delivery counts."""
+"""Pushes (docs/api.md §4, §7): the stored push, its cancellation and its delivery counts."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pushgate.repository.base import RepositoryBase, _is_condition_failure, _to_
 
 
 class PushesMixin(RepositoryBase):
-    # -- pushes (CONTRACT §4, §7) ----------------------------------------------------------------
+    # -- pushes (docs/api.md §4, §7) ----------------------------------------------------------------
 
     def create_push(self, push: Push, expires_at: int) -> None:
         item = {"PK": keys.push_pk(push.push_id), "SK": keys.PUSH_SK, "entity": "Push", "expires_at": expires_at, **push.model_dump(mode="json", exclude={"failed_reasons"})}

@@ -1,4 +1,4 @@
-"""Topics (CONTRACT §4): an edge per (device, topic), in the device's partition and indexed by
+"""Topics (docs/api.md §4): an edge per (device, topic), in the device's partition and indexed by
 topic for fan-out, and an exact subscriber count per topic, changed in the same transaction."""
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ def subscribed_ms(edge: dict[str, Any]) -> int:
 
 
 class TopicsMixin(RepositoryBase):
-    # -- topics (CONTRACT §4): an edge per (device, topic) and an exact count per topic ----------
+    # -- topics (docs/api.md §4): an edge per (device, topic) and an exact count per topic ----------
 
     def _topic_counter_update(self, app_id: str, topic: str, delta: int) -> dict[str, Any]:
         return {

@@ -22,7 +22,7 @@ class CreatedApp:
     user_token_private_key: str
 
     def credentials(self) -> dict[str, object]:
-        """What `pushgate app create --json` prints (CONTRACT §0), shown once, never stored."""
+        """What `pushgate app create --json` prints (docs/api.md §0), shown once, never stored."""
         return {
             "app_id": self.app.app_id,
             "account_id": self.app.account_id,

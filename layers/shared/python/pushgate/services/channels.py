@@ -1,4 +1,4 @@
-"""Channel subscriptions (CONTRACT §5, Notiflows): a user's web push subscriptions in one channel,
+"""Channel subscriptions (docs/api.md §5, Notiflows): a user's web push subscriptions in one channel,
 identified by their endpoint."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""WebSocket connections (CONTRACT §1): opened with the app's public key, authenticated with a
+"""WebSocket connections (docs/api.md §1): opened with the app's public key, authenticated with a
 session id or user JWT, at connect or later with the `auth` command."""
 
 from __future__ import annotations

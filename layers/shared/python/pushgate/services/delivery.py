@@ -1,4 +1,4 @@
-"""The senders' use case (CONTRACT §7): deliver one batch through a provider's transport (Web
+"""The senders' use case (docs/api.md §7): deliver one batch through a provider's transport (Web
 Push, FCM or APNs) and act on each outcome, the same way for all three.
 
 - 2xx: sent. The device's success stamp is written only when the one fan-out read is older

@@ -1,4 +1,4 @@
-"""The fan-out consumer (CONTRACT §7): expands one target of a push into delivery batches.
+"""The fan-out consumer (docs/api.md §7): expands one target of a push into delivery batches.
 
 A topic of more than TOPIC_PART_SIZE subscribers is first cut into parts by device key
 (`pushgate.keyspace`), at most MAX_PARTS_PER_MESSAGE per message and again within a part while

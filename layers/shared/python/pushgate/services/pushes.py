@@ -1,4 +1,4 @@
-"""POST /push, GET /pushes/{id}, DELETE /pushes/{id} (CONTRACT §4): validate, record, enqueue."""
+"""POST /push, GET /pushes/{id}, DELETE /pushes/{id} (docs/api.md §4): validate, record, enqueue."""
 
 from __future__ import annotations
 

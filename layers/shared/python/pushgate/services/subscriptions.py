@@ -1,4 +1,4 @@
-"""Registering and removing subscriptions, with the ownership rule of CONTRACT §6.
+"""Registering and removing subscriptions, with the ownership rule of docs/api.md §6.
 
 Every surface (WebSocket, account API, device API, channel API) comes through here, so the same
 endpoint or native token is the same record whichever door it came in by."""
@@ -179,7 +179,7 @@ class SubscriptionService:
         return self.register(caller, Registration.web(subscription, channel_id))
 
     def subscribe_device(self, caller: Caller, registration: Registration) -> Device:
-        """CONTRACT §3: one record per (user, type, deviceId); re-subscribing replaces its token."""
+        """docs/api.md §3: one record per (user, type, deviceId); re-subscribing replaces its token."""
         assert registration.device_id is not None
         pointer = device_pointer_hash(caller.user_id, registration.type, registration.device_id)
         for _ in range(MAX_ATTEMPTS):
@@ -220,7 +220,7 @@ class SubscriptionService:
         return self.unsubscribe_token(caller, endpoint)
 
     def unsubscribe_device(self, caller: Caller, device_type: DeviceType, device_id: str) -> int:
-        """CONTRACT §3: the number of records removed (0 or 1); idempotent."""
+        """docs/api.md §3: the number of records removed (0 or 1); idempotent."""
         pointer = device_pointer_hash(caller.user_id, device_type, device_id)
         key = self._repository.get_device_pointer(caller.app.app_id, pointer)
         if key is None:

@@ -1,4 +1,4 @@
-"""Topics (CONTRACT §4, Pushy): server-side subscription of tokens to topics, exact counts, and
+"""Topics (docs/api.md §4, Pushy): server-side subscription of tokens to topics, exact counts, and
 paginated subscriber lists. A token is any active subscription of the app, from any surface."""
 
 from __future__ import annotations

@@ -262,7 +262,7 @@ class WebPushClient:
         level = _LOG_LEVELS[outcome.kind]
         if not _logger.isEnabledFor(level):
             return outcome
-        # Host and hashed endpoint only: never the endpoint path, keys or the JWT (CONTRACT §6).
+        # Host and hashed endpoint only: never the endpoint path, keys or the JWT (docs/api.md §6).
         _logger.log(
             level,
             "web push %s: origin=%s endpoint_id=%s status=%s detail=%s retry_after=%s",

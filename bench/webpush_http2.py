@@ -21,7 +21,7 @@ side_by_side); one message at a time is shown too. The push service is bench/fak
 child process on 127.0.0.1: the same port speaks HTTP/2 to the h2 client and HTTP/1.1 to the
 keep-alive pool, with the same 201 answer after the same delay. The CPU part runs at 0 ms, its
 variants taking turns batch by batch; its reference is RFC 8291 encryption alone (http_ece, fresh
-key), the reference of bench/sender_cpu.py, so that the figures compare with README's.
+key), the reference of bench/sender_cpu.py, so that the figures compare with docs/performance.md's.
 
     .venv/bin/python bench/webpush_http2.py [--seconds 2] [--rounds 2] [--cpu-deliveries 1000] [--cpu-rounds 5] [--http2 h2|httpx]
 """

@@ -57,7 +57,7 @@ def test_d7_a_redirect_is_never_followed(kind: str) -> None:
 
 @pytest.mark.parametrize("path", ["send", "send_async"])
 def test_d7_pywebpush_own_send_paths_follow_redirects_so_the_sender_does_not_use_them(path: str) -> None:
-    # Part of why the sender has its own transport (README "Measured figures"): pywebpush (2.5.0,
+    # Part of why the sender has its own transport (docs/performance.md): pywebpush (2.5.0,
     # the locked version) posts through requests or aiohttp with their default of following
     # redirects. Only a requests session that refuses them (NoRedirectSession) stops it, at 11x the
     # encryption's CPU; aiohttp gets no redirect setting. If this starts failing, revisit that choice.

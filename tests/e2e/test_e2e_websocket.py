@@ -331,7 +331,7 @@ def test_a_busy_websocket_port_is_reported_clearly(local_stack: LocalStackProces
 # -- with a stack of their own ---------------------------------------------------------------------
 
 
-def test_storage_failures_get_the_seeds_reasons(start_stack: Callable[[], LocalStackProcess]) -> None:
+def test_storage_failures_get_the_documented_reasons(start_stack: Callable[[], LocalStackProcess]) -> None:
     stack = start_stack()
     session_id = stack.create_session("alice")
     with open_ws(stack, token=session_id) as connection:
@@ -342,7 +342,7 @@ def test_storage_failures_get_the_seeds_reasons(start_stack: Callable[[], LocalS
         table_name = stack.discovery["table_name"]
         dynamodb.delete_table(TableName=table_name)
         try:
-            # Then each command says so in the seed's words (never "Not authenticated")
+            # Then each command says so in the documented words (docs/api.md §1) (never "Not authenticated")
             assert send(connection, subscribe_command(new_subscription())) == error("push_subscribe", "Failed to save subscription")
             assert send(connection, {"cmd": "push_unsubscribe", "endpoint": subscription.endpoint}) == error(
                 "push_unsubscribe", "Failed to remove subscription"

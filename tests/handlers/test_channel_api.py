@@ -1,4 +1,4 @@
-"""The channel subscriptions API handlers (docs/api.md §5, seed 003 Notiflows) under moto, fed the
+"""The channel subscriptions API handlers (docs/api.md §5, Notiflows style) under moto, fed the
 events/ files."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The device API handlers (docs/api.md §3, seed 002 IMKIT) under moto, fed the events/ files."""
+"""The device API handlers (docs/api.md §3, IMKIT style) under moto, fed the events/ files."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The topics API handlers (docs/api.md §4 minus /push and /pushes, seed 001 Pushy) under moto, fed
+"""The topics API handlers (docs/api.md §4 minus /push and /pushes; Pushy style) under moto, fed
 the events/ files."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The WebSocket route functions (docs/api.md §1, seed 000) under moto, fed API Gateway WebSocket
+"""The WebSocket route functions (docs/api.md §1) under moto, fed API Gateway WebSocket
 events from events/ws-*.json: $connect / $disconnect, one function per `cmd`, and $default."""
 
 from __future__ import annotations

@@ -44,7 +44,7 @@ def command_entry(command: str, run: Command):  # noqa: ANN201 - returns the Lam
             return reply(run(event["requestContext"]["connectionId"], parse_message(event)))
         except MalformedBody:
             return reply(websocket_error(None, "Invalid JSON"))
-        except Exception as error:  # every failure becomes the seed's error message, never a 5xx
+        except Exception as error:  # every failure becomes its documented error message, never a 5xx
             return reply(websocket_error(command, websocket_error_reason(command, error)))
 
     return _observed(lambda_handler)

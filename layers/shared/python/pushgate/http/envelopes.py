@@ -228,7 +228,7 @@ WS_SUBSCRIPTION_SHAPE = "subscription must include endpoint, keys.p256dh and key
 
 
 def websocket_error_reason(command: str | None, error: Exception) -> str:
-    """The seed's `val` for an error of `command`."""
+    """The documented `val` (docs/api.md §1) for an error of `command`."""
     if isinstance(error, errors.Unauthenticated):
         return "Invalid token" if command == "auth" else "Not authenticated"
     if command == "push_subscribe":

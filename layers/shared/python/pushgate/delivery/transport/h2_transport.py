@@ -1,6 +1,6 @@
 """HTTP/2 to the native providers (FCM HTTP v1, APNs) on `h2` alone (http2.Http2Client): a
 quarter of the CPU per request of the httpx client it replaced, and no cap of 100 streams
-(README, "Measured figures"; that client is kept as bench/httpx_transport.py).
+(docs/performance.md; that client is kept as bench/httpx_transport.py).
 
 One event loop runs on a thread of its own. A caller on any thread hands it a list of requests
 and waits for one answer or one exception per request, in order. Per origin (host, port) there

@@ -5,7 +5,7 @@ loopback fakes, and ALPN h2), timeouts on connect and read, redirects never foll
 deadline for the whole list so that a stalled provider cannot hold a batch past its time.
 
 The client the senders use is `h2_transport.H2Transport` (on `h2` alone); `bench/httpx_transport.py`
-keeps the httpx one it replaced, as a benchmark variant (README, "Measured figures")."""
+keeps the httpx one it replaced, as a benchmark variant (docs/performance.md)."""
 
 from __future__ import annotations
 

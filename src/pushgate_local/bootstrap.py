@@ -49,6 +49,11 @@ def ensure_demo_app(services: Services, apps: AppService, data_dir: Path) -> Dem
     return DemoApp(created.app, credentials, created_now=True)
 
 
+def demo_credentials(data_dir: Path) -> dict[str, Any]:
+    """The demo app's credentials as ensure_demo_app kept them (read by the local demo routes)."""
+    return json.loads((data_dir / DEMO_FILE).read_text(encoding="utf-8"))
+
+
 def _example_browser_keys() -> tuple[str, str]:
     """A real P-256 public key and auth secret, as a browser's PushSubscription carries them."""
     point = ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(
@@ -95,6 +100,8 @@ def banner(
             f"  WebSocket API     {urls['ws_url']}   (PUSHGATE_WS_PORT)",
             f"  AWS endpoint      {urls['aws_endpoint_url']}   (AWS_ENDPOINT_URL for boto3 and the aws CLI)",
             f"  stack discovery   {urls['http_url']}/_pushgate/local",
+            f"  demo page         {urls['http_url']}/demo/   (subscribe this browser, push to yourself)",
+            f"  API docs          {urls['http_url']}/docs   (Swagger UI, try-it-out against this stack)",
             f"  data              {data_dir}",
             "",
             f"Demo app ({origin}; credentials in {data_dir / DEMO_FILE})",

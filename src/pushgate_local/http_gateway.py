@@ -3,7 +3,8 @@ response mapping, its own error responses, CORS), with the functions run by the 
 
 Besides the template's routes it serves routes of its own, outside the product's namespace:
 GET /_pushgate/local describes the running stack, so tools (the operator CLI) find it unconfigured,
-and GET /docs, /docs/openapi.json and /docs/errors serve the API's documentation (docs_routes)."""
+GET /docs, /docs/openapi.json and /docs/errors serve the API's documentation (docs_routes), and
+/demo/ with /_pushgate/local/demo/... the local-only demo page and its API (demo_routes)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from typing import Any
 
 from pushgate_local.config import HOST, SHUTDOWN_POLL_SECONDS
 from pushgate_local.cors import CorsPolicy
+from pushgate_local.demo_routes import DemoRoutes
 from pushgate_local.docs_routes import docs_response
 from pushgate_local.http_events import (
     HttpRequest,
@@ -58,6 +60,8 @@ class HttpGateway:
         self._invoke = invoke
         self._discovery = discovery
         self._cors = cors
+        # The local-only demo page and its API: sessions and pushes are requests to the routes here.
+        self._demo = DemoRoutes(discovery, lambda request: self._respond(request, new_request_id())[0])
         # Bound now, so a busy port fails the start before anything else is set up.
         self._server = ThreadingHTTPServer((HOST, port), _handler_class(self))
         self._server.daemon_threads = True
@@ -102,6 +106,8 @@ class HttpGateway:
             return HttpResponse(200, [("content-type", "application/json")], body), f"GET {DISCOVERY_PATH}"
         if (page := docs_response(request.method, request.raw_path)) is not None:
             return page, f"GET {request.raw_path}"
+        if (demo := self._demo.respond(request)) is not None:
+            return demo, f"{request.method} {request.raw_path}"
         match = self._routes.match(request.method, request.raw_path)
         if match is None:
             return json_message(404, "Not Found"), "-"
@@ -124,9 +130,11 @@ def _log(line: str) -> None:
 
 
 def _access_log(request: HttpRequest, route_key: str, status: int, request_id: str, started: float) -> None:
-    # Like the template's access log: no query string, it carries session ids and API keys.
+    # Like the template's access log: the route, never the path (a path parameter may be a device
+    # token or a Web Push endpoint) nor the query string (session ids and API keys).
     latency = (time.monotonic() - started) * 1000
-    _log(f"{request.method} {request.raw_path} -> {status} ({route_key}, {latency:.0f} ms, requestId {request_id})")
+    route = route_key if route_key != "-" else f"{request.method} (no route)"
+    _log(f"{route} -> {status} ({latency:.0f} ms, requestId {request_id})")
 
 
 def _read_chunked(stream: Any, limit: int) -> bytes:
@@ -150,6 +158,9 @@ def _read_chunked(stream: Any, limit: int) -> bytes:
 def _handler_class(gateway: HttpGateway) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as browsers and `requests` expect
+        # The headers and the body go out in two writes: with Nagle's algorithm the body waits for
+        # the client's delayed ACK of the headers, 40 ms on every keep-alive response.
+        disable_nagle_algorithm = True
         server_version = "pushgate-local"
         sys_version = ""
 

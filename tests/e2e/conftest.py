@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from tests.e2e.local_stack import LocalStackProcess, stack_environment
+from tests.e2e.log_hygiene import log_hygiene  # noqa: F401 - autouse: no secret the tests send may reach a stack's logs
 
 
 @pytest.fixture(scope="session")

@@ -23,14 +23,24 @@ from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 from pydantic import BaseModel
 
 from pushgate.observability import logger, metrics, tracer
+from pushgate.settled_writes import write_settled
 
 IDEMPOTENCY_RECORD_SECONDS = 6 * 3600  # longer than any redelivery of the same message
+
+
+class SettledIdempotencyStore(DynamoDBPersistenceLayer):
+    """Once `process` has returned, its work is done (requests sent, batches queued): a failing
+    success record must not hand the message back to SQS, whose redelivery would do it all again
+    (pushgate.settled_writes). Left in progress, the record expires with the invocation."""
+
+    def save_success(self, data: dict[str, Any], result: dict) -> None:
+        write_settled("idempotency save_success", super().save_success, data=data, result=result)
 
 
 def idempotency_store(table_name: str, consumer: str, client: Any | None = None) -> DynamoDBPersistenceLayer:
     """Records live in the single table under their own partition (PK = IDEMPOTENCY#<consumer>),
     with attribute names that cannot collide with the entities', and DynamoDB's TTL removes them."""
-    return DynamoDBPersistenceLayer(
+    return SettledIdempotencyStore(
         table_name=table_name,
         key_attr="PK",
         sort_key_attr="SK",

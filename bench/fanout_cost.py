@@ -7,10 +7,23 @@ fan-out message, every delivery batch, with the SQS requests Lambda's event sour
 through botocore's event hooks, and DynamoDB capacity units follow the sizes of the items each
 call reads or writes, as on-demand billing does. Lambda duration is the CPU time of the handlers.
 
-Three runs are reported: the first push to the topic (the sender writes each device's success
-stamp), a second push within the stamp window (no per-delivery write: the steady state), and a
-push to two topics that half of the devices are both in (each device still gets one delivery: the
-second topic's fan-out asks each of its devices whether it was reached through the first).
+Runs reported (docs/lifecycle.md):
+
+- "before": the first push of a stamp window under the previous stamp design, emulated here (the
+  topic edges carried no stamp, and the sender stamped both the device row and the edge): two
+  stamp writes per delivery;
+- the first push after the devices subscribed (a registration stamps the device, and a topic edge
+  starts with that stamp: no stamp write);
+- the first push of a later stamp window (every stamp a window old: the one stamp write per
+  device and window, on the edge fan-out read it from);
+- a second push within the stamp window (no per-delivery write: the steady state), and a push to
+  two topics that half of the devices are both in (each device still gets one delivery: the
+  second topic's fan-out asks each of its devices whether it was reached through the first).
+
+Writes are billed on the table and, as DynamoDB bills them, on each global secondary index whose
+entry they change (an index key that moves is a delete and a put; projection ALL changes with any
+attribute, KEYS_ONLY only with its keys); each run prints the cost both ways, the table-only
+figure being comparable with earlier runs of this benchmark, which did not count index writes.
 
     .venv/bin/python bench/fanout_cost.py [--devices 500]
 
@@ -89,16 +102,48 @@ def _units(size: int, unit: int) -> int:
     return max(1, math.ceil(size / unit))
 
 
+INDEX_ENTRY_OVERHEAD = 100  # bytes DynamoDB adds to each index entry's size
+
+
+def index_write_units(before: dict[str, Any] | None, after: dict[str, Any] | None, indexes: list[dict[str, Any]]) -> int:
+    """Write units a change of one item costs on the table's global secondary indexes."""
+    units = 0
+    for index in indexes:
+        key_names = [part["AttributeName"] for part in index["KeySchema"]]
+        kind = index["Projection"]["ProjectionType"]
+
+        def entry(item: dict[str, Any] | None) -> dict[str, Any] | None:
+            if not item or any(name not in item for name in key_names):
+                return None  # sparse: not in the index
+            if kind == "ALL":
+                return item
+            kept = {"PK", "SK", *key_names, *(index["Projection"].get("NonKeyAttributes") or [])}
+            return {name: value for name, value in item.items() if name in kept}
+
+        old, new = entry(before), entry(after)
+        sizes = [_units(item_size(e) + INDEX_ENTRY_OVERHEAD, 1024) for e in (old, new) if e is not None]
+        if old is None or new is None:
+            units += sum(sizes)  # a put or a delete
+        elif any(old[name] != new[name] for name in key_names):
+            units += sum(sizes)  # the entry moves: a delete and a put
+        elif old != new:
+            units += sizes[1]
+    return units
+
+
 class Meter:
     """Counts AWS calls and bills them as on-demand DynamoDB and SQS do: writes by the size of
-    the item written (the larger of before and after, read from moto without being counted),
-    reads by the size of the items returned, SQS by 64 KiB chunk of each request."""
+    the item written (the larger of before and after, read from moto without being counted) and
+    by the index entries they change, reads by the size of the items returned, SQS by 64 KiB
+    chunk of each request."""
 
-    def __init__(self, current_item: Any) -> None:
+    def __init__(self, current_item: Any, indexes: list[dict[str, Any]] | None = None) -> None:
         self._current_item = current_item  # (table, key) -> the stored item, uncounted
+        self._indexes = indexes or []
         self.calls: Counter[str] = Counter()
         self.read_units = 0.0
         self.write_units = 0.0
+        self.index_write_units = 0
         self.sqs_units = 0
         # CPU from the start of a call to the end of its accounting: in-process moto doing the AWS
         # side's work (and this meter's own), which a Lambda function does not pay for. Subtracted
@@ -108,7 +153,7 @@ class Meter:
         self._lock = threading.Lock()
 
     def reset(self) -> None:
-        self.__init__(self._current_item)
+        self.__init__(self._current_item, self._indexes)
 
     def before(self, params: dict[str, Any], model: Any, **_: Any) -> None:
         self._call.started = time.thread_time()
@@ -116,11 +161,11 @@ class Meter:
         body = params.get("body") or b""
         request = json.loads(body) if service == "dynamodb" and body else {}
         self._call.request = request
-        # Items a write changes, with their size before it (after it is read in `after`).
-        self._call.written = [
-            (table, key, item_size(self._current_item(table, key)) if put is None else item_size(put))
-            for table, key, put in _written_items(operation, request)
-        ]
+        # Items a write changes, with their size and state before it (after it is read in `after`).
+        self._call.written = []
+        for table, key, put in _written_items(operation, request):
+            stored = self._current_item(table, key)
+            self._call.written.append((table, key, item_size(stored) if put is None else item_size(put), stored))
         with self._lock:
             self.calls[f"{service}:{operation}"] += 1
             if service == "sqs":
@@ -130,10 +175,13 @@ class Meter:
         operation = model.name
         request = self._call.request
         factor = 1.0 if request.get("ConsistentRead") else 0.5
-        write_units = 0
-        for table, key, before in self._call.written:
-            after = item_size(self._current_item(table, key))
-            write_units += _units(max(before, after), 1024) * (2 if operation == "TransactWriteItems" else 1)
+        write_units = index_units = 0
+        for table, key, before, stored_before in self._call.written:
+            stored_after = self._current_item(table, key)
+            factor = 2 if operation == "TransactWriteItems" else 1
+            write_units += _units(max(before, item_size(stored_after)), 1024) * factor
+            if stored_before != stored_after:  # a failed condition changes no index
+                index_units += index_write_units(stored_before, stored_after, self._indexes) * factor
         read_units = 0.0
         if operation == "GetItem":
             read_units = _units(item_size(parsed.get("Item")), 4096) * factor
@@ -148,6 +196,7 @@ class Meter:
             read_units = sum(_units(item_size(item), 4096) * 0.5 for item in found) + 0.5 * (requested - len(found) - unprocessed)
         with self._lock:
             self.write_units += write_units
+            self.index_write_units += index_units
             self.read_units += read_units
             self.aws_side_cpu += time.thread_time() - self._call.started
 
@@ -190,7 +239,9 @@ def main() -> None:
         from pushgate.models import Caller
         from pushgate.pushes import DeliveryMessage, FanoutMessage
         from pushgate.queues import Queue
-        from pushgate.services.delivery import DeliveryService
+        from pushgate.identifiers import token_hash
+        from pushgate.repository import Repository
+        from pushgate.services.delivery import SUCCESS_STAMP_WINDOW_SECONDS, DeliveryService
         from pushgate.services.subscriptions import WebSubscription
         from pushgate_local.template import resources, table_definition
 
@@ -204,24 +255,48 @@ def main() -> None:
         caller = Caller(app=created.app, user_id="bench-user")
         p256dh, auth = browser_keys()
         print(f"subscribing {args.devices} browsers to the topic (set-up, not measured)...", flush=True)
+        subscribed: list[tuple[str, list[str]]] = []  # (token hash, topics)
         for i in range(args.devices):
             endpoint = f"https://fcm.googleapis.com/wp/bench-{i:07d}"
+            topics = ["everyone", "evens"] if i % 2 == 0 else ["everyone"]
             core.subscriptions.subscribe_web(caller, WebSubscription.parse(core.subscriptions.policy, endpoint, p256dh, auth))
-            core.topics.subscribe(created.app, endpoint, ["everyone", "evens"] if i % 2 == 0 else ["everyone"])
+            core.topics.subscribe(created.app, endpoint, topics)
+            subscribed.append((token_hash(endpoint), topics))
 
         class Accepting:
             def send(self, push, targets, ttl):  # noqa: ANN001, ANN201
                 return [DeliveryOutcome(OutcomeKind.SENT, t.token_hash, 201) for t in targets]
 
+        class PreviousStampDesign(Repository):
+            """The design this benchmark's "before" run emulates: every stamp write went to the
+            device row and to the topic edge the delivery came through."""
+
+            def record_delivery_success(self, app_id: str, token_hash: str, now: int, topic: str | None) -> None:
+                super().record_delivery_success(app_id, token_hash, now, None)
+                if topic is not None:
+                    super().record_delivery_success(app_id, token_hash, now, topic)
+
         pushes, fanout = wiring.push_service(), wiring.fanout_service()
-        delivery = DeliveryService(core.repository, Queue(sqs, urls["DeliveryQueue"]), Queue(sqs, urls["DeliveryDeadLetterQueue"]), Accepting())
+        queues = (Queue(sqs, urls["DeliveryQueue"]), Queue(sqs, urls["DeliveryDeadLetterQueue"]))
+        delivery = DeliveryService(core.repository, *queues, Accepting())
+        previous = PreviousStampDesign(core.repository._client, "bench")  # noqa: SLF001 - the same (metered) client
+        delivery_before = DeliveryService(previous, *queues, Accepting())
 
         uncounted = boto3.client("dynamodb")
 
         def current_item(table: str, key: dict[str, Any]) -> dict[str, Any] | None:
             return uncounted.get_item(TableName=table, Key=key, ConsistentRead=True).get("Item")
 
-        meter = Meter(current_item)
+        def set_stamps(edges: int | None, devices: int | None) -> None:
+            """Put every edge's and device row's stamp at a time (None: no stamp), uncounted."""
+            app_key = f"DEVICE#{created.app.app_id}#"
+            for th, topics in subscribed:
+                for sort_key, stamp in [("DEVICE", devices), *((f"TOPIC#{t}", edges) for t in topics)]:
+                    update = {"UpdateExpression": "REMOVE last_success_at"} if stamp is None else {
+                        "UpdateExpression": "SET last_success_at = :s", "ExpressionAttributeValues": {":s": {"N": str(stamp)}}}
+                    uncounted.update_item(TableName="bench", Key={"PK": {"S": app_key + th}, "SK": {"S": sort_key}}, **update)
+
+        meter = Meter(current_item, table_definition(table_name="bench").get("GlobalSecondaryIndexes", []))
         for client in (dynamodb, sqs, core.repository._client, wiring.sqs_client()):  # noqa: SLF001 - the same client the code uses
             client.meta.events.register("before-call.*.*", meter.before)
             client.meta.events.register("after-call.*.*", meter.after)
@@ -241,14 +316,15 @@ def main() -> None:
                 invocations += 1
                 sqs.delete_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(received)])
 
-        def one_push(label: str, to: str | list[str] = "/topics/everyone") -> None:
+        def one_push(label: str, to: str | list[str] = "/topics/everyone", sender: DeliveryService = delivery) -> tuple[float, float]:
+            """(table-only, with index writes) cost per million deliveries of one push."""
             meter.reset()
             started = time.process_time()
             push_id = pushes.create(created.app, {"to": to, "notification": {"title": "Hello", "body": "World"}})
             api_gb_s = (time.process_time() - started - meter.aws_side_cpu) * API_MEMORY_GB
             fan_inv, fan_messages, fan_gb_s = drain(urls["FanoutQueue"], lambda body: fanout.expand(FanoutMessage.model_validate_json(body)), FANOUT_MEMORY_GB)
             # Idempotency records (two writes per batch, Powertools) are not exercised in-process here; add them.
-            snd_inv, snd_messages, snd_gb_s = drain(urls["DeliveryQueue"], lambda body: delivery.process(DeliveryMessage.model_validate_json(body)), SENDER_MEMORY_GB)
+            snd_inv, snd_messages, snd_gb_s = drain(urls["DeliveryQueue"], lambda body: sender.process(DeliveryMessage.model_validate_json(body)), SENDER_MEMORY_GB)
             idempotency_writes = 2 * (fan_messages + snd_messages)
             push = core.repository.get_push(push_id)
             assert push.sent == args.devices, (push.sent, args.devices)
@@ -265,6 +341,7 @@ def main() -> None:
                 + (api_gb_s + fan_gb_s + snd_gb_s) * PRICES["lambda_gb_second"]
             )
             per_million = cost * 1e6 / args.devices
+            with_indexes = per_million + meter.index_write_units * PRICES["dynamodb_write_unit"] * 1e6 / args.devices
             print(f"\n{label}: {args.devices} deliveries through {fan_inv} fan-out and {snd_inv} sender invocations")
             print(f"  per 1,000 deliveries: {dynamo_requests * per:.1f} DynamoDB requests "
                   f"({meter.read_units * per:.1f} RRU, {(meter.write_units + idempotency_writes) * per:.1f} WRU), "
@@ -274,12 +351,26 @@ def main() -> None:
             print("   encryption and HTTP cost is measured by bench/sender_cpu.py and added below)")
             print(f"  cost per million deliveries: ${per_million:.4f}  (Amazon SNS mobile push: ${SNS_MOBILE_PUSH_PER_MILLION:.2f}; "
                   f"ratio {per_million / SNS_MOBILE_PUSH_PER_MILLION:.3f}; target < $0.10)")
+            print(f"  with the index writes ({meter.index_write_units * per:.1f} WRU per 1,000 on GSI1/GSI2): ${with_indexes:.4f}")
             for name, count in sorted(meter.calls.items()):
                 print(f"    {name:32s} {count * per:8.2f} per 1,000")
+            return per_million, with_indexes
 
-        one_push("first push of the stamp window")
-        one_push("steady state (second push, stamps fresh)")
-        one_push("steady state, two topics (every device in one, half in both)", ["/topics/everyone", "/topics/evens"])
+        window = SUCCESS_STAMP_WINDOW_SECONDS
+        figures = {
+            "first push after subscribing": one_push("first push after subscribing (edges carry the registration's stamp)"),
+            "steady state": one_push("steady state (second push, stamps fresh)"),
+            "steady state, two topics": one_push(
+                "steady state, two topics (every device in one, half in both)", ["/topics/everyone", "/topics/evens"]),
+        }
+        set_stamps(edges=int(time.time()) - window - 60, devices=None)
+        figures["first push of a later window"] = one_push("first push of a later stamp window (every edge stamp a window old)")
+        set_stamps(edges=None, devices=None)
+        figures["before: first push (two stamps)"] = one_push(
+            "before (emulated previous design): first push, device row and edge both stamped", sender=delivery_before)
+        print(f"\nsummary, $ per million deliveries (stamp window {window // 86_400} days): table writes only / with index writes")
+        for label, (table_only, with_indexes) in figures.items():
+            print(f"  {label:36s} ${table_only:.4f} / ${with_indexes:.4f}")
 
 
 if __name__ == "__main__":

@@ -140,6 +140,25 @@ def topics_events() -> dict[str, dict]:
     }
 
 
+def users_events() -> dict[str, dict]:
+    """A user's data: §4 listing and erasure (secret key in `?api_key=`), §3 the caller's devices."""
+    query = f"api_key={SECRET_KEY}"
+    user = {"user_id": "user-42"}
+    return {
+        "http-delete-user.json": http_event("DELETE", "/users/{user_id}", "/users/user-42", query, path_parameters=user),
+        "http-list-user-subscriptions.json": http_event(
+            "GET", "/users/{user_id}/subscriptions", "/users/user-42/subscriptions", query, path_parameters=user),
+        "http-list-my-devices.json": http_event(
+            "GET", "/me/devices", "/me/devices", headers={"im-client-key": PUBLIC_KEY, "im-authorization": USER_TOKEN}),
+        # A push that leaves out the users online on the WebSocket, and following it.
+        "http-send-push.json": http_event(
+            "POST", "/push", "/push", query, content_type="application/json",
+            body=json.dumps({"to": "/topics/news", "notification": {"title": "Hello", "body": "World"}, "skip_online": True})),
+        "http-get-push.json": http_event(
+            "GET", "/pushes/{push_id}", "/pushes/5f1c0e2a9b7d4c3e8a6f01b2c4", query, path_parameters={"push_id": "5f1c0e2a9b7d4c3e8a6f01b2c4"}),
+    }
+
+
 def channel_events() -> dict[str, dict]:
     """docs/api.md §5, the channel subscriptions API: public key and RS256 user JWT in headers."""
     route = "/user/v1/channels/{channel_id}/subscriptions"
@@ -294,7 +313,7 @@ def delivery_events() -> dict[str, dict]:
 
 
 def main() -> None:
-    events = {**account_events(), **device_events(), **topics_events(), **channel_events(), **websocket_events(), **delivery_events()}
+    events = {**account_events(), **device_events(), **topics_events(), **users_events(), **channel_events(), **websocket_events(), **delivery_events()}
     EVENTS.mkdir(exist_ok=True)
     for name, event in events.items():
         (EVENTS / name).write_text(json.dumps(event, indent=2) + "\n")

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from botocore.exceptions import ClientError
 
 from pushgate.models import App
-from pushgate_cli import channel_commands
+from pushgate_cli import channel_commands, sweep_command, transfer_commands
 from pushgate_cli.errors import CliError
 from pushgate_cli.output import Output
 from pushgate_cli.target import Stack
@@ -37,6 +37,12 @@ def run(stack: Stack, args: argparse.Namespace) -> Output:
             return channel_commands.list_channels(stack, args.app)
         case "channel remove":
             return channel_commands.remove_channel(stack, args.app, args.channel)
+        case "sweep":
+            return sweep_command.sweep_now(stack, args.stale_after_days)
+        case "subscriptions export":
+            return transfer_commands.export_subscriptions(stack, args.app, args.users, args.output)
+        case "subscriptions import":
+            return transfer_commands.import_subscriptions(stack, args.app, args.file, args.file_format)
     raise CliError(f"unknown command {args.command!r}")
 
 

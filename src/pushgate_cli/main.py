@@ -33,7 +33,7 @@ def main(argv: Sequence[str] | None = None, connect: Callable[..., target.Stack]
         report_error(CliError(f"AWS request failed: {error}"), as_json)
         return CliError.exit_code
     emit(output, as_json)
-    return 0
+    return output.exit_code
 
 
 if __name__ == "__main__":

@@ -15,10 +15,14 @@ from pushgate_cli.errors import CliError, UsageError
 class Output:
     data: dict[str, Any]  # the --json object
     text: str  # the human-readable form
+    streamed: bool = False  # the command already wrote its result to stdout (JSON Lines): print nothing more
+    exit_code: int = 0  # e.g. 1 when an import refused some rows but took the others
 
 
 def emit(output: Output, as_json: bool, stdout: TextIO | None = None) -> None:
     stdout = stdout or sys.stdout
+    if output.streamed:
+        return
     print(json.dumps(output.data) if as_json else output.text, file=stdout)
 
 

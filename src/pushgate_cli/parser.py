@@ -14,6 +14,7 @@ from pushgate.services.sessions import MAX_SESSION_TTL, MIN_SESSION_TTL
 from pushgate.validation import MAX_USER_ID_LENGTH, check_user_id
 from pushgate_cli.errors import UsageError
 from pushgate_cli.tokens import DEFAULT_TOKEN_TTL, MAX_TOKEN_TTL, MIN_TOKEN_TTL
+from pushgate_cli.transfer_parser import add_subscription_commands
 
 # Options every command accepts, before or after the command words. Their defaults are
 # SUPPRESS so that a value given before the command is not overwritten by the sub-parser's
@@ -40,6 +41,12 @@ def _ttl(low: int, high: int) -> Callable[[str], int]:
         return seconds
 
     return parse
+
+
+def _days(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 36_500:
+        raise argparse.ArgumentTypeError(f"must be a whole number of days from 1 to 36500, got {text!r}")
+    return int(text)
 
 
 def _user_id(text: str) -> str:
@@ -106,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="pushgate", description="Operate a pushgate stack: local by default, or --stack NAME.", parents=[common]
     )
-    resources = parser.add_subparsers(dest="resource", metavar="{app,session,token,channel}", required=True)
+    resources = parser.add_subparsers(dest="resource", metavar="{app,session,token,channel,sweep,subscriptions}", required=True)
 
     def create_command(resource: str, help_text: str) -> argparse.ArgumentParser:
         resource_parser = resources.add_parser(resource, help=help_text)
@@ -136,6 +143,18 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"lifetime (default {DEFAULT_TOKEN_TTL})",
     )
     _add_channel_commands(resources, common)
+    add_subscription_commands(resources, common, _user_id)
+    sweep = resources.add_parser(
+        "sweep", help="run the stale-subscription sweep now (docs/lifecycle.md)", parents=[common]
+    )
+    sweep.set_defaults(command="sweep")
+    sweep.add_argument("--now", action="store_true", required=True, help="run it now, as its daily schedule does")
+    sweep.add_argument(
+        "--stale-after-days",
+        metavar="DAYS",
+        type=_days,
+        help="expire what was not seen for this many days (default: the stack's StaleAfterDays)",
+    )
     return parser
 
 

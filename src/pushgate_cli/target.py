@@ -39,16 +39,19 @@ class Stack:
     apps: AppService
     secrets: SsmSecretStore
     channels: ProviderChannelService  # an app's fcm and apns channels
+    stale_after_days: int | None = None  # the stack's StaleAfterDays (`pushgate sweep --now`), if it says
 
 
-def stack_from_clients(description: str, dynamodb: Any, ssm: Any, table_name: str, ssm_prefix: str) -> Stack:
+def stack_from_clients(
+    description: str, dynamodb: Any, ssm: Any, table_name: str, ssm_prefix: str, stale_after_days: int | None = None
+) -> Stack:
     """The services on the given table and SSM prefix, through the given clients."""
     settings = Settings(table_name=table_name, ssm_prefix=ssm_prefix)
     services = build_services(settings, dynamodb)
     # The stack's own SSM endpoint, not a default client's.
     secrets = SsmSecretStore(ssm)
     channels = ProviderChannelService(services.repository, secrets, settings.ssm_prefix)
-    return Stack(description, services, services.apps(ssm), secrets, channels)
+    return Stack(description, services, services.apps(ssm), secrets, channels, stale_after_days)
 
 
 def connect(stack_name: str | None = None, region: str | None = None, local_url: str | None = None) -> Stack:
@@ -72,8 +75,10 @@ def local_stack(base_url: str) -> Stack:
     def client(service: str) -> Any:
         return session.client(service, endpoint_url=info["aws_endpoint_url"], config=LOCAL_CLIENT_CONFIG)
 
+    stale_after_days = info.get("stale_after_days")
     return stack_from_clients(
-        f"the local stack at {base_url}", client("dynamodb"), client("ssm"), info["table_name"], info["ssm_prefix"]
+        f"the local stack at {base_url}", client("dynamodb"), client("ssm"), info["table_name"], info["ssm_prefix"],
+        stale_after_days if isinstance(stale_after_days, int) else None,
     )
 
 
@@ -113,21 +118,25 @@ def deployed_stack(name: str, region: str | None = None) -> Stack:
     """A stack deployed with `sam deploy`, reached with the caller's own AWS credentials."""
     session = boto3.session.Session(region_name=region)
     try:
-        outputs = _stack_outputs(session.client("cloudformation"), name)
+        description = _describe_stack(session.client("cloudformation"), name)
         dynamodb, ssm = session.client("dynamodb"), session.client("ssm")
     except NoRegionError as error:
         raise CliError("no AWS region configured: pass --region or set AWS_REGION") from error
     except NoCredentialsError as error:
         raise CliError("no AWS credentials found: configure them (e.g. AWS_PROFILE) to use --stack") from error
+    outputs = {output["OutputKey"]: output["OutputValue"] for output in description.get("Outputs", [])}
+    parameters = {parameter["ParameterKey"]: parameter.get("ParameterValue") for parameter in description.get("Parameters", [])}
     missing = [key for key in ("TableName", "SsmPrefix") if not outputs.get(key)]
     if missing:
         raise CliError(f"stack {name} has no output {' or '.join(missing)}: is it a pushgate stack?")
+    stale_after_days = parameters.get("StaleAfterDays")
     return stack_from_clients(
-        f"stack {name} in {session.region_name}", dynamodb, ssm, outputs["TableName"], outputs["SsmPrefix"]
+        f"stack {name} in {session.region_name}", dynamodb, ssm, outputs["TableName"], outputs["SsmPrefix"],
+        int(stale_after_days) if stale_after_days and stale_after_days.isdigit() else None,
     )
 
 
-def _stack_outputs(cloudformation: Any, name: str) -> dict[str, str]:
+def _describe_stack(cloudformation: Any, name: str) -> dict[str, Any]:
     try:
         stacks = cloudformation.describe_stacks(StackName=name)["Stacks"]
     except ClientError as error:
@@ -137,4 +146,4 @@ def _stack_outputs(cloudformation: Any, name: str) -> dict[str, str]:
             region = cloudformation.meta.region_name
             raise CliError(f"no stack {name} in {region}: {details.get('Message', '')}") from error
         raise
-    return {output["OutputKey"]: output["OutputValue"] for output in stacks[0].get("Outputs", [])}
+    return stacks[0]

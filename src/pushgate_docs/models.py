@@ -419,6 +419,13 @@ class SendPushRequest(RequestModel):
     time_to_live: int = Field(default=86400, ge=0, le=2419200, description="Seconds the push services may keep it; default 86400, at most 2419200 (28 days).")
     urgency: Literal["very-low", "low", "normal", "high"] = Field(default="normal", description="RFC 8030 urgency.")
     collapse_key: str = absent("Replaces an undelivered push with the same key (the Web Push `Topic`).", min_length=1, max_length=256)
+    skip_online: bool = Field(
+        default=False,
+        description=(
+            "true: leave out the devices of users who have an authenticated WebSocket connection open (docs/api.md §1) "
+            "when the push is fanned out; they are counted in `skipped_online`, not in `targeted`."
+        ),
+    )
 
 
 class PushCreated(ResponseModel):
@@ -435,6 +442,9 @@ class PushCounts(ResponseModel):
     pruned: int = Field(ge=0, description="The push service said the subscription is gone (404/410); it was marked EXPIRED.")
     pending: int = Field(ge=0, description="Targeted and not yet in any other count.")
     cancelled: int = Field(ge=0, description="Not sent because the push was cancelled.")
+    skipped_online: int = absent(
+        "Only for a push sent with `skip_online`: devices left out because their user had an authenticated WebSocket open.", ge=0
+    )
 
 
 class PushState(ResponseModel):
@@ -623,3 +633,105 @@ class NotiflowsRequestHeaders(RequestModel):
         "`^[A-Za-z0-9._:-]{1,128}$`; otherwise the server makes one.",
         alias="x-request-id",
     )
+
+
+# -- a user's data (docs/api.md §3 GET /me/devices, §4 /users/{user_id}) ---------------------------
+
+
+class UserPath(RequestModel):
+    user_id: UserId
+
+
+class UserSubscriptionsQuery(RequestModel):
+    cursor: str = absent("Opaque; taken from the previous page's `pagination` URL.", max_length=2048)
+
+
+class UserSubscription(ResponseModel):
+    type: DeviceTypeName
+    device_id: str = absent("The device API's `deviceId` (§3), when the device was registered through it.")
+    endpoint: str = absent("A web subscription's endpoint URL (type `web`).")
+    token: str = absent("A native device's platform token (the other types).")
+    status: SubscriptionStatusName = Field(description="ACTIVE; REMOVED (unsubscribed); EXPIRED (the push service answered 404/410).")
+    created_at: EpochSeconds = Field(description="When the device was first registered (Unix time, seconds).")
+    updated_at: EpochSeconds = Field(description="Its last registration or status change (Unix time, seconds).")
+    topics: list[TopicName] = Field(description="The topics it is subscribed to (none once it is no longer active).")
+
+
+class UserSubscriptionsResponse(ResponseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "subscriptions": [
+                        {"type": "web", "endpoint": EXAMPLE_ENDPOINT, "status": "ACTIVE", "created_at": 1795449600,
+                         "updated_at": 1795449600, "topics": ["news"]},
+                        {"type": "ios", "device_id": "iphone-15-uuid-001", "token": "740f4707bebcf74f9b7c25d48e3358945f6aa01da5ddb387462c7eaf61bb78ad",
+                         "status": "REMOVED", "created_at": 1795449600, "updated_at": 1795536000, "topics": []},
+                    ],
+                    "pagination": None,
+                }
+            ]
+        }
+    )
+
+    subscriptions: list[UserSubscription] = Field(max_length=100, description="The user's subscriptions of every surface and status, at most 100 a page.")
+    pagination: str | None = Field(
+        description="The next page's URL, relative to the API and without `api_key` (add yours), or null on the last page."
+    )
+
+
+class ErasedCounts(ResponseModel):
+    subscriptions: int = Field(ge=0, description="Web subscriptions deleted (registered through any surface).")
+    devices: int = Field(ge=0, description="Native devices deleted.")
+    topics: int = Field(ge=0, description="Topic subscriptions deleted (each topic's count lowered with it).")
+    connections: int = Field(ge=0, description="Authenticated WebSocket connection records deleted.")
+
+
+class UserErasureResponse(ResponseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"success": True, "removed": {"subscriptions": 1, "devices": 2, "topics": 3, "connections": 1}, "complete": True}
+            ]
+        }
+    )
+
+    success: Literal[True]
+    removed: ErasedCounts = Field(description="What this call deleted (a repeated call counts nothing twice).")
+    complete: bool = Field(
+        description="true: nothing of the user is left. false: this call's time ran out first; call again (safe to repeat)."
+    )
+
+
+class MyDevicesQuery(RequestModel):
+    clientId: ClientId = absent("The user to act for; required with `IM-API-KEY`, ignored otherwise.")
+
+
+class MyDevice(ResponseModel):
+    type: DeviceTypeName
+    deviceId: str | None = Field(description="The `deviceId` it was registered with through this API, else null.")
+    endpoint: str = absent("A web subscription's endpoint URL (type `web`).")
+    token: str = absent("A native device's platform token (the other types).")
+    createdAt: EpochSeconds = Field(description="When it was first registered (Unix time, seconds).")
+    updatedAt: EpochSeconds = Field(description="Its last registration (Unix time, seconds).")
+
+
+class MyDevicesResult(ResponseModel):
+    n: int = Field(ge=0, description="How many devices are listed.")
+    devices: list[MyDevice]
+
+
+class MyDevicesResponse(ResponseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"RC": 0, "RM": "OK", "result": {"n": 1, "devices": [
+                    {"type": "ios", "deviceId": "iphone-15-uuid-001", "token": "740f4707bebcf74f9b7c25d48e3358945f6aa01da5ddb387462c7eaf61bb78ad",
+                     "createdAt": 1795449600, "updatedAt": 1795449600}]}}
+            ]
+        }
+    )
+
+    RC: Literal[0]
+    RM: Literal["OK"]
+    result: MyDevicesResult

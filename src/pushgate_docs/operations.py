@@ -201,6 +201,22 @@ OPERATIONS: tuple[Operation, ...] = (
         body=models.DeviceUnsubscribeRequest,
     ),
     Operation(
+        method="GET",
+        path="/me/devices",
+        surface=DEVICE,
+        tag=DEVICE_TAG,
+        summary="List the user's devices",
+        description=(
+            "The user's active devices of every type, whichever surface registered them, oldest first. A GET has no "
+            "body: server-side, name the user with `?clientId=`."
+        ),
+        successes=(Success(200, models.MyDevicesResponse, "The devices."),),
+        errors=errors_of(DEVICE, "INVALID_TOKEN", "INVALID_PARAMETER", "INTERNAL_ERROR"),
+        security=DEVICE_AUTH,
+        query=models.MyDevicesQuery,
+        query_required=False,
+    ),
+    Operation(
         method="POST",
         path="/topics/subscribe",
         surface=SERVER,
@@ -265,6 +281,39 @@ OPERATIONS: tuple[Operation, ...] = (
         errors=errors_of(SERVER, "INVALID_API_KEY", "INVALID_DEVICE_TOKEN", ("INTERNAL_ERROR", 500)),
         security=SECRET_KEY_AUTH,
         path_params=models.DevicePath,
+    ),
+    Operation(
+        method="GET",
+        path="/users/{user_id}/subscriptions",
+        surface=SERVER,
+        tag=TOPICS_TAG,
+        summary="List a user's subscriptions",
+        description=(
+            "The user's web subscriptions and native devices, registered through any surface, in every status, with "
+            "their topics; 100 a page: follow `pagination` (adding your `api_key`) for the next page."
+        ),
+        successes=(Success(200, models.UserSubscriptionsResponse, "One page of subscriptions."),),
+        errors=errors_of(SERVER, "INVALID_API_KEY", "INVALID_PARAM", ("INTERNAL_ERROR", 500)),
+        security=SECRET_KEY_AUTH,
+        path_params=models.UserPath,
+        query=models.UserSubscriptionsQuery,
+    ),
+    Operation(
+        method="DELETE",
+        path="/users/{user_id}",
+        surface=SERVER,
+        tag=TOPICS_TAG,
+        summary="Erase a user",
+        description=(
+            "Deletes (not soft-deletes) every subscription and device of the user, registered through any surface, "
+            "their topic subscriptions and their authenticated WebSocket connection records. Push records keep only "
+            "counts. A call works for a bounded time: `complete: false` means more is left, call again. Idempotent: "
+            "a repeated or retried call counts nothing twice, and a device that has moved to another user is left alone."
+        ),
+        successes=(Success(200, models.UserErasureResponse, "Erased, or partly erased (`complete: false`)."),),
+        errors=errors_of(SERVER, "INVALID_API_KEY", "INVALID_PARAM", ("INTERNAL_ERROR", 500)),
+        security=SECRET_KEY_AUTH,
+        path_params=models.UserPath,
     ),
     Operation(
         method="POST",

@@ -4,7 +4,8 @@ response mapping, its own error responses, CORS), with the functions run by the 
 Besides the template's routes it serves routes of its own, outside the product's namespace:
 GET /_pushgate/local describes the running stack, so tools (the operator CLI) find it unconfigured,
 GET /docs, /docs/openapi.json and /docs/errors serve the API's documentation (docs_routes), and
-/demo/ with /_pushgate/local/demo/... the local-only demo page and its API (demo_routes)."""
+/demo/ with /_pushgate/local/demo/... the local-only demo page and its API (demo_routes), and
+GET /_pushgate/local/events what the functions put on the stack's event bus (local_events)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ from pushgate_local.http_events import (
 )
 from pushgate_local.http_routing import RouteTable
 from pushgate_local.lambda_runtime import Invocation
+from pushgate_local.local_events import LocalEvents
 
 DISCOVERY_PATH = "/_pushgate/local"
 MAX_REQUEST_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
@@ -55,8 +57,10 @@ class HttpGateway:
         invoke: Invoke,
         discovery: Callable[[], dict[str, Any]],
         cors: CorsPolicy | None = None,
+        local_events: LocalEvents | None = None,
     ) -> None:
         self._routes = routes
+        self._local_events = local_events
         self._invoke = invoke
         self._discovery = discovery
         self._cors = cors
@@ -104,6 +108,8 @@ class HttpGateway:
         if request.method == "GET" and request.raw_path == DISCOVERY_PATH:
             body = json.dumps(self._discovery()).encode()
             return HttpResponse(200, [("content-type", "application/json")], body), f"GET {DISCOVERY_PATH}"
+        if self._local_events is not None and (recorded := self._local_events.respond(request)) is not None:
+            return recorded, f"{request.method} {request.raw_path}"
         if (page := docs_response(request.method, request.raw_path)) is not None:
             return page, f"GET {request.raw_path}"
         if (demo := self._demo.respond(request)) is not None:

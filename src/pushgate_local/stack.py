@@ -1,7 +1,8 @@
 """The whole local stack of docs/api.md §8, started and stopped in the right order.
 
 Start: the AWS endpoint, the template's tables and queues, the snapshot restored, the functions
-ready to run, the demo app; then serve: the HTTP API, the WebSocket API and the SQS pollers. Stop: the
+ready to run, the demo app; then serve: the HTTP API, the WebSocket API, the SQS pollers and the
+template's schedules (`schedules.py`). Stop: the
 reverse (WebSocket connections closed, their $disconnect run, while the functions still run), ending
 with a final snapshot while the endpoint still answers."""
 
@@ -25,9 +26,11 @@ from pushgate_local.http_gateway import HttpGateway
 from pushgate_local.http_routing import RouteTable
 from pushgate_local.intrinsics import StackContext, stack_parameters
 from pushgate_local.lambda_runtime import LambdaRuntime, deployment_from_template
+from pushgate_local.local_events import LocalEvents
 from pushgate_local.persistence import SNAPSHOT_FILE, LocalData, Snapshotter, is_persisted_write, read_snapshot
 from pushgate_local.providers import ChannelKeys, FakeProviders, demo_keys, ensure_demo_channels
 from pushgate_local.provisioning import create_queues, create_tables
+from pushgate_local.schedules import Schedules, schedule_event_sources
 from pushgate_local.template import (
     UnsupportedTemplate,
     functions,
@@ -62,8 +65,10 @@ class LocalStack:
         self._gateway: HttpGateway | None = None
         self._ws_gateway: WebSocketGateway | None = None
         self._event_sources: EventSources | None = None
+        self.schedules: Schedules | None = None
         self.providers: FakeProviders | None = None
         self.context: StackContext | None = None
+        self.events = LocalEvents()  # the template's event buses and what was put on them
         self.settings: Settings | None = None
         # Only used if the template has no WebSocket API: 0 still means "a free port", told to clients.
         self._ws_port = config.ws_port or free_port()
@@ -99,6 +104,7 @@ class LocalStack:
             self._runtime.invoke,
             self.discovery,
             CorsPolicy.from_config(http_api_cors(self.template)),
+            local_events=self.events,
         )
         ws_apis = websocket_apis(self.template)
         if len(ws_apis) > 1:
@@ -111,6 +117,7 @@ class LocalStack:
         dynamodb, ssm = self._endpoint.client("dynamodb"), self._endpoint.client("ssm")
         tables = create_tables(context, dynamodb)
         create_queues(context, self._endpoint.client("sqs"))
+        self.events.provision(context, self._endpoint.client("events"), self._endpoint.client("sqs"))
         local_data = LocalData(dynamodb, ssm, tables)
         snapshot = read_snapshot(self.snapshot_path)
         restored = local_data.restore(snapshot) if snapshot else None
@@ -129,6 +136,7 @@ class LocalStack:
         self._snapshotter.flush()  # the demo app is on disk even if the stack is killed right away
         sources = sqs_event_sources(self.template)
         self._event_sources = EventSources(sources, context, self._endpoint.client("sqs"), self._runtime.invoke)
+        self.schedules = Schedules(schedule_event_sources(self.template), context, self._runtime.invoke)
         return Started(demo, session_id, session.expires_at, restored, demo_channels)
 
     def serve(self) -> None:
@@ -140,6 +148,8 @@ class LocalStack:
             self._ws_gateway.start()
         self._gateway.start()
         self._event_sources.start()
+        if self.schedules is not None:
+            self.schedules.start()
 
     def discovery(self) -> dict[str, Any]:
         """What GET /_pushgate/local answers: how to reach every part of the stack."""
@@ -154,6 +164,8 @@ class LocalStack:
             "ssm_prefix": self.settings.ssm_prefix,
             "http_url": self._gateway.url,
             "ws_url": self._ws_gateway.url if self._ws_gateway is not None else f"ws://{HOST}:{self._ws_port}",
+            # What `pushgate sweep --now` applies, as the scheduled sweep function does.
+            **({"stale_after_days": int(self.context.parameters["StaleAfterDays"])} if "StaleAfterDays" in self.context.parameters else {}),
         }
 
     def stop(self) -> None:
@@ -164,6 +176,8 @@ class LocalStack:
             self._gateway.stop()
         if self._event_sources is not None:
             self._event_sources.request_stop()
+        if self.schedules is not None:
+            self.schedules.stop()
         if self._runtime is not None:
             self._runtime.close()  # also ends invocations in progress, so pollers return promptly
         if self._event_sources is not None:

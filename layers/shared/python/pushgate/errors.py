@@ -85,3 +85,13 @@ class InvalidCursor(PushgateError):
 class PayloadTooLarge(PushgateError):
     """The push would not fit a provider: the Web Push payload over 3993 bytes of plaintext (RFC 8291
     §4, docs/api.md §4), or the FCM message or APNs payload over 4096 bytes (5120 for VoIP)."""
+
+
+class RateLimited(PushgateError):
+    """The app is over its request rate for this API group (docs/limits.md); `retry_after` is in
+    whole seconds, for the Retry-After header."""
+
+    def __init__(self, group: str, retry_after: int) -> None:
+        super().__init__(f"rate limited ({group})")
+        self.group = group
+        self.retry_after = retry_after

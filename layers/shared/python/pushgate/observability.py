@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import warnings
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -15,3 +16,6 @@ logger = Logger()
 # worth a subsegment everywhere.
 tracer = Tracer(patch_modules=("botocore",))
 metrics = Metrics()
+# Powertools' metric set is a plain dict: code that adds metrics from threads of its own (the
+# senders' bookkeeping, the event publisher) takes this one lock.
+metrics_lock = threading.Lock()

@@ -27,7 +27,7 @@ MAX_TOPICS_PER_PUSH = 100
 MAX_COLLAPSE_KEY_LENGTH = 256
 TOKENS_PER_FANOUT = 100  # one BatchGetItem per fan-out message
 PUSH_ID_LENGTH = 26
-_TOPIC_TARGET = re.compile(r"^/topics/(.+)$")
+_TOPIC_TARGET = re.compile(r"^/topics/(.+)\Z", re.DOTALL)  # the whole name, a final newline too
 _USER_TARGET = re.compile(r"^/users/(.+)$", re.DOTALL)
 
 
@@ -60,6 +60,7 @@ class PushRequest:
     time_to_live: int
     urgency: str
     collapse_key: str | None
+    skip_online: bool = False  # leave out the devices of users with an authenticated WebSocket open
 
     def payload(self, push_id: str) -> str:
         """The Web Push plaintext: {"id", "notification"?, "data"?} (docs/api.md §4)."""
@@ -131,12 +132,16 @@ def parse_push_request(body: dict[str, Any]) -> PushRequest:
     collapse_key = body.get("collapse_key")
     if collapse_key is not None and (not isinstance(collapse_key, str) or not 0 < len(collapse_key) <= MAX_COLLAPSE_KEY_LENGTH):
         raise InvalidValue("collapse_key", f"a string of 1 to {MAX_COLLAPSE_KEY_LENGTH} characters")
+    skip_online = body.get("skip_online", False)
+    if not isinstance(skip_online, bool):
+        raise InvalidValue("skip_online", "true or false")
     request = PushRequest(
         targets=targets,
         payload_fields=payload,
         time_to_live=_check_int("time_to_live", body.get("time_to_live"), DEFAULT_TTL, 0, MAX_TTL),
         urgency=urgency,
         collapse_key=collapse_key,
+        skip_online=skip_online,
     )
     # The id is not known yet; measure with the longest id this service issues. A push must fit
     # every provider, since its targets' device types are known only at fan-out.
@@ -176,12 +181,14 @@ class Push(BaseModel):
     collapse_key: str | None = None
     payload: str = Field(repr=False)
     cancelled: bool = False
+    skip_online: bool = False  # fan-out leaves out the devices of users online on the WebSocket
     fanout_pending: int = 0
     targeted: int = 0
     sent: int = 0
     failed: int = 0
     pruned: int = 0
     cancelled_count: int = 0
+    skipped_online: int = 0  # devices left out because their user was online (skip_online); not in targeted
     failed_reasons: dict[str, int] = Field(default_factory=dict)  # why `failed` counts what it counts
 
     @model_validator(mode="before")

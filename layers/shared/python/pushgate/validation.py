@@ -22,7 +22,7 @@ MAX_ENDPOINT_LENGTH = 1024
 MAX_KEY_FIELD_LENGTH = 255
 MAX_USER_ID_LENGTH = 256
 
-# Host names of the public Web Push services (docs/api.md §6; sources in docs/endpoint-policy.md).
+# Host names of the public Web Push services (docs/api.md §6).
 EXACT_PUSH_HOSTS = frozenset(
     {
         "fcm.googleapis.com",  # Chrome, Edge on Android, Opera, Brave, Samsung Internet
@@ -36,10 +36,11 @@ EXACT_PUSH_HOSTS = frozenset(
 SUFFIX_PUSH_HOSTS = ("notify.windows.com", "push.apple.com")  # Edge on Windows (WNS); Apple
 
 # docs/api.md §4: topics are case-sensitive names of 1-100 characters.
-TOPIC_NAME = re.compile(r"^[a-zA-Z0-9\-_.]{1,100}$")
+TOPIC_NAME = re.compile(r"^[a-zA-Z0-9\-_.]{1,100}\Z")  # \Z: "$" would also match before a final newline
 
-_PRINTABLE_ASCII = re.compile(r"^[\x21-\x7e]+$")
-BASE64URL = re.compile(r"^[A-Za-z0-9_-]+={0,2}$")
+# \Z, not $: "$" also matches before a final newline, which urlsplit and b64decode then drop.
+_PRINTABLE_ASCII = re.compile(r"^[\x21-\x7e]+\Z")
+BASE64URL = re.compile(r"^[A-Za-z0-9_-]+={0,2}\Z")
 
 
 @dataclass(frozen=True)
@@ -120,8 +121,15 @@ def _authority_problem(policy: EndpointPolicy, scheme: str, netloc: str) -> str 
     return "not a known push service"
 
 
+# One DNS label (RFC 1123): 1-63 letters, digits and hyphens, not starting or ending with a hyphen.
+_DNS_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\Z")
+
+
 def _is_push_service(host: str) -> bool:
-    if host.endswith(".") or not re.match(r"^[a-z0-9.-]+$", host):
+    # A trailing dot names the same host in DNS, but not to TLS name checks nor to VAPID's `aud`,
+    # and no push service hands one out: refused (docs/contract-notes.md). An empty or malformed
+    # label under a suffix host ("..notify.windows.com") is no host a push service runs either.
+    if host.endswith(".") or not all(_DNS_LABEL.match(label) for label in host.split(".")):
         return False
     if host in EXACT_PUSH_HOSTS:
         return True

@@ -12,6 +12,7 @@ import boto3
 
 from pushgate.config import Settings, settings
 from pushgate.credentials import Authenticator
+from pushgate.events import publisher_from_env
 from pushgate.models import ChannelType
 from pushgate.repository import Repository
 from pushgate.secret_store import SsmSecretStore
@@ -96,6 +97,7 @@ def fanout_service() -> FanoutService:
         _queue(config.fanout_queue_url, "FANOUT_QUEUE_URL"),
         # A deployment without a provider's sender counts its devices failed (no_sender).
         native_queues={provider: Queue(sqs_client(), url) for provider, url in native.items() if url},
+        events=publisher_from_env(),
     )
 
 
@@ -146,6 +148,7 @@ def delivery_service() -> DeliveryService:
         _queue(config.delivery_dead_letter_queue_url, "DELIVERY_DLQ_URL"),
         transport,
         success_stamp_seconds=config.success_stamp_seconds,
+        events=publisher_from_env(),
     )
 
 
@@ -188,6 +191,7 @@ def native_delivery_service(provider: ChannelType) -> DeliveryService:
         transport,
         success_stamp_seconds=config.success_stamp_seconds,
         metric_prefix=NATIVE_METRIC_PREFIX[provider],
+        events=publisher_from_env(),
     )
 
 

@@ -28,6 +28,11 @@ def json_response(status: int, body: object, headers: dict[str, str] | None = No
     )
 
 
+def retry_after_header(error: errors.RateLimited) -> dict[str, str]:
+    """RFC 9110 §10.2.3: seconds until the app's bucket holds a token again (docs/limits.md)."""
+    return {"Retry-After": str(error.retry_after)}
+
+
 def _log_unexpected(error: Exception) -> None:
     if not isinstance(error, errors.PushgateError):
         logger.exception("unhandled error")
@@ -76,6 +81,8 @@ def account_errors(field_errors: dict[tuple[type[errors.FieldError], str], tuple
             return _account_error(400, 400, "Malformed request")
         if isinstance(error, errors.ConcurrentUpdate):
             return _account_error(503, 503, "Busy, please retry")
+        if isinstance(error, errors.RateLimited):
+            return json_response(429, {"error_no": 429, "error_message": "Too Many Requests"}, retry_after_header(error))
         _log_unexpected(error)
         return _account_error(500, 500, "Internal error")
 
@@ -112,6 +119,8 @@ def pushy_errors(error: Exception, event: dict[str, Any]) -> Response:
         return _pushy_error(400, "PAYLOAD_TOO_LARGE", "The request body is over 64 KiB.")
     if isinstance(error, errors.ConcurrentUpdate):
         return _pushy_error(503, "INTERNAL_ERROR", "Busy, please retry.")
+    if isinstance(error, errors.RateLimited):
+        return json_response(429, {"code": "RATE_LIMITED", "error": "Too many requests for this app; retry after the Retry-After header's seconds."}, retry_after_header(error))
     _log_unexpected(error)
     return _pushy_error(500, "INTERNAL_ERROR", "An internal error occurred.")
 
@@ -143,6 +152,9 @@ def imkit_errors(error: Exception, event: dict[str, Any]) -> Response:
         return _imkit_error(413, "Payload Too Large", "PAYLOAD_TOO_LARGE", "body is over 64 KiB")
     if isinstance(error, errors.ConcurrentUpdate):
         return _imkit_error(503, "Service Unavailable", "BUSY", "please retry")
+    if isinstance(error, errors.RateLimited):
+        body = {"RC": 429, "RM": "Too Many Requests", "error": {"code": "RATE_LIMITED", "message": "too many requests for this app"}}
+        return json_response(429, body, retry_after_header(error))
     _log_unexpected(error)
     return _imkit_error(500, "Internal Server Error", "INTERNAL_ERROR", "internal error")
 
@@ -158,7 +170,7 @@ def _field_problem(error: errors.FieldError) -> str:
 # -- docs/api.md §5, the channel subscriptions API (Notiflows) -----------------------------------
 
 ERROR_DOCS_URL = "/docs/errors"
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}\Z")  # \Z: "$" also matches before a final newline
 
 
 def notiflows_request_id(event: dict[str, Any]) -> str:
@@ -218,6 +230,11 @@ def notiflows_errors(error: Exception, event: dict[str, Any]) -> Response:
         return _notiflows_error(event, 413, "payload_too_large", "Request body is over 64 KiB", {"limit": 65536})
     if isinstance(error, errors.ConcurrentUpdate):
         return _notiflows_error(event, 503, "unavailable", "Please retry", {"retry_after": 1})
+    if isinstance(error, errors.RateLimited):
+        response = _notiflows_error(event, 429, "rate_limited", "Too many requests for this app",
+                                    {"retry_after": error.retry_after, "window": "1s"})
+        response.headers.update(retry_after_header(error))
+        return response
     _log_unexpected(error)
     return _notiflows_error(event, 500, "internal_error", "Internal error")
 
@@ -231,6 +248,8 @@ def websocket_error_reason(command: str | None, error: Exception) -> str:
     """The documented `val` (docs/api.md §1) for an error of `command`."""
     if isinstance(error, errors.Unauthenticated):
         return "Invalid token" if command == "auth" else "Not authenticated"
+    if isinstance(error, errors.RateLimited):
+        return "Rate limited"
     if command == "push_subscribe":
         if isinstance(error, errors.FieldMissing) and error.field == "subscription":
             return "Missing subscription object"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -66,11 +67,24 @@ def parse_json(data: str | bytes) -> Any:
     try:
         if isinstance(data, str):
             data.encode("utf-8")  # a lone surrogate in the text itself
-        value = json.loads(data)
+        value = json.loads(data, parse_constant=_not_json, parse_float=_finite_float)
         if ("\\u" in data) if isinstance(data, str) else (b"\\u" in data):
             json.dumps(value, ensure_ascii=False).encode("utf-8")  # UnicodeEncodeError on a lone surrogate
     except (ValueError, RecursionError) as error:  # UnicodeDecodeError/UnicodeEncodeError are ValueErrors
         raise MalformedBody() from error
+    return value
+
+
+def _not_json(constant: str) -> float:
+    """NaN, Infinity and -Infinity: Python reads them, but they are not JSON, and a push carrying
+    one would reach browsers and providers as a payload they cannot parse."""
+    raise ValueError(f"{constant} is not JSON")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e400: beyond a double, read as infinity
+        raise ValueError("number out of range")
     return value
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from pushgate.models import Device
+from pushgate.models import Device, DeviceType
 from pushgate.pushes import Push
 
 
@@ -37,8 +37,31 @@ def push_status(push: Push) -> dict[str, object]:
                 "pruned": push.pruned,
                 "pending": push.pending,
                 "cancelled": push.cancelled_count,
+                # Left out, not targeted: their user was online on the WebSocket. Only for a push
+                # sent with skip_online, so other pushes' counts keep their documented shape.
+                **({"skipped_online": push.skipped_online} if push.skip_online else {}),
             },
             # What `failed` is made of: no_channel, unknown_device, expired, rejected, ...
             "failed_reasons": dict(push.failed_reasons),
         }
     }
+
+
+def user_subscription(device: Device, topics: list[str]) -> dict[str, object]:
+    """docs/api.md §4 GET /users/{user_id}/subscriptions: one subscription, every status. The same
+    record serves every surface that registered it, so no surface is named; `device_id` is there
+    when the device API (§3) named it."""
+    entry: dict[str, object] = {"type": device.type.value}
+    if device.device_id is not None:
+        entry["device_id"] = device.device_id
+    entry["endpoint" if device.type is DeviceType.WEB else "token"] = device.token
+    entry.update(status=device.status.value, created_at=device.created_at, updated_at=device.updated_at, topics=topics)
+    return entry
+
+
+def my_device(device: Device) -> dict[str, object]:
+    """docs/api.md §3 GET /me/devices: one of the caller's active devices, in the device API's names."""
+    entry: dict[str, object] = {"type": device.type.value, "deviceId": device.device_id}
+    entry["endpoint" if device.type is DeviceType.WEB else "token"] = device.token
+    entry.update(createdAt=device.created_at, updatedAt=device.updated_at)
+    return entry

@@ -6,8 +6,9 @@ the same endpoint at once can never both win on stale reads.
 
 Each aggregate has its own module, which alone holds its keys, conditions and expressions: apps
 (with their keys, accounts and channels), sessions, devices (with their device-id pointers and
-delivery state), topics, connections and pushes; `base` holds what they share. `Repository` puts
-them together, so callers keep one object.
+delivery state), topics, connections, pushes, the stale-subscription index (`stale`) and a user's
+rows across aggregates (`users`); `base` holds what they share. `Repository` puts them together, so
+callers keep one object.
 
 `ConditionFailed` and `subscribed_ms` are re-exported: import them from here."""
 
@@ -17,12 +18,16 @@ from pushgate.repository.apps import AppsMixin
 from pushgate.repository.base import ConditionFailed
 from pushgate.repository.connections import ConnectionsMixin
 from pushgate.repository.devices import DevicesMixin
+from pushgate.repository.exports import ExportsMixin
+from pushgate.repository.limits import LimitsMixin
 from pushgate.repository.pushes import PushesMixin
 from pushgate.repository.sessions import SessionsMixin
+from pushgate.repository.stale import StaleMixin
 from pushgate.repository.topics import TopicsMixin, subscribed_ms
+from pushgate.repository.users import UsersMixin
 
 __all__ = ["ConditionFailed", "Repository", "subscribed_ms"]
 
 
-class Repository(AppsMixin, SessionsMixin, DevicesMixin, TopicsMixin, ConnectionsMixin, PushesMixin):
+class Repository(AppsMixin, SessionsMixin, DevicesMixin, TopicsMixin, ConnectionsMixin, PushesMixin, StaleMixin, UsersMixin, ExportsMixin, LimitsMixin):
     """Every aggregate's reads and writes on the one table; `Repository(client, table_name)`."""

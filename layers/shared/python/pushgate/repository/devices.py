@@ -13,6 +13,7 @@ from botocore.exceptions import ClientError
 from pushgate import keys
 from pushgate.models import Device, SubscriptionStatus
 from pushgate.repository.base import ConditionFailed, RepositoryBase, _from_ddb, _is_condition_failure, _to_ddb
+from pushgate.repository.stale import seen_index_keys
 
 
 class DevicesMixin(RepositoryBase):
@@ -34,6 +35,10 @@ class DevicesMixin(RepositoryBase):
             GSI1PK=keys.user_gsi_pk(device.app_id, device.user_id),
             GSI1SK=keys.device_gsi_sk(device.token_hash),
         )
+        if device.active:
+            # A registration is a sign of life (an active row's updated_at is its last one): it
+            # indexes the device in that week for the stale sweep (docs/lifecycle.md).
+            item.update(seen_index_keys(device.app_id, device.token_hash, device.updated_at))
         return item
 
     def save_device(self, device: Device, expected_version: int | None) -> None:
@@ -78,7 +83,7 @@ class DevicesMixin(RepositoryBase):
             self._client.update_item(
                 TableName=self._table,
                 Key=_to_ddb({"PK": keys.device_pk(app_id, token_hash), "SK": keys.DEVICE_SK}),
-                UpdateExpression="SET #status = :status, #updated = :now ADD #version :one",
+                UpdateExpression="SET #status = :status, #updated = :now ADD #version :one REMOVE GSI2PK, GSI2SK",
                 ConditionExpression="#user = :user AND #status = :active",
                 ExpressionAttributeNames={"#status": "status", "#updated": "updated_at", "#version": "version", "#user": "user_id"},
                 ExpressionAttributeValues=_to_ddb(
@@ -162,7 +167,7 @@ class DevicesMixin(RepositoryBase):
             self._client.update_item(
                 TableName=self._table,
                 Key=_to_ddb({"PK": keys.device_pk(app_id, token_hash), "SK": keys.DEVICE_SK}),
-                UpdateExpression="SET #status = :status, #updated = :now ADD #version :one",
+                UpdateExpression="SET #status = :status, #updated = :now ADD #version :one REMOVE GSI2PK, GSI2SK",
                 ConditionExpression=condition,
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=_to_ddb(values),
@@ -174,24 +179,28 @@ class DevicesMixin(RepositoryBase):
         return True
 
     def record_delivery_success(self, app_id: str, token_hash: str, now: int, topic: str | None) -> None:
-        """Stamp the device (and the topic edge the target came through, which carries the stamp
-        fan-out reads) so the sender can skip the write while the stamp is fresh."""
-        targets = [(keys.DEVICE_SK, "SET #success = :now, #failures = :zero")]
+        """Stamp the one row the delivery's target was read from: the topic edge it came through
+        (which topic fan-out reads), else the device row (which token and user fan-out reads). One
+        write, and the next fan-out of the same path reads the fresh stamp, so the sender skips
+        the write until the stamp window has passed (docs/lifecycle.md)."""
         if topic is not None:
-            targets.append((keys.topic_sk(topic), "SET #success = :now"))
-        for sort_key, expression in targets:
-            try:
-                self._client.update_item(
-                    TableName=self._table,
-                    Key=_to_ddb({"PK": keys.device_pk(app_id, token_hash), "SK": sort_key}),
-                    UpdateExpression=expression,
-                    ConditionExpression="attribute_exists(PK)",
-                    ExpressionAttributeNames={"#success": "last_success_at", **({"#failures": "failure_count"} if "#failures" in expression else {})},
-                    ExpressionAttributeValues=_to_ddb({":now": now, **({":zero": 0} if ":zero" in expression else {})}),
-                )
-            except ClientError as error:
-                if not _is_condition_failure(error):  # removed meanwhile: nothing to stamp
-                    raise
+            sort_key, expression, values = keys.topic_sk(topic), "SET #success = :now", {":now": now}
+            names = {"#success": "last_success_at"}
+        else:
+            sort_key, expression, values = keys.DEVICE_SK, "SET #success = :now, #failures = :zero", {":now": now, ":zero": 0}
+            names = {"#success": "last_success_at", "#failures": "failure_count"}
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=_to_ddb({"PK": keys.device_pk(app_id, token_hash), "SK": sort_key}),
+                UpdateExpression=expression,
+                ConditionExpression="attribute_exists(PK)",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=_to_ddb(values),
+            )
+        except ClientError as error:
+            if not _is_condition_failure(error):  # removed meanwhile: nothing to stamp
+                raise
 
     def record_delivery_failure(self, app_id: str, token_hash: str, now: int) -> None:
         try:

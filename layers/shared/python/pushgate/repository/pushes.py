@@ -6,7 +6,7 @@ from botocore.exceptions import ClientError
 
 from pushgate import keys
 from pushgate.pushes import Push
-from pushgate.repository.base import RepositoryBase, _is_condition_failure, _to_ddb
+from pushgate.repository.base import RepositoryBase, _from_ddb, _is_condition_failure, _to_ddb
 
 
 class PushesMixin(RepositoryBase):
@@ -37,18 +37,41 @@ class PushesMixin(RepositoryBase):
             raise
         return True
 
-    def add_push_counts(self, push_id: str, deltas: dict[str, int]) -> None:
-        """One write per batch, whatever its size: the counts of GET /pushes/{id} are ADDs."""
+    def add_push_counts(self, push_id: str, deltas: dict[str, int]) -> Push | None:
+        """One write per batch, whatever its size: the counts of GET /pushes/{id} are ADDs. Returns
+        the push as this write left it (None when there was nothing to add), which tells whether
+        it is complete now (pushgate.events.PushCompletion)."""
         deltas = {name: delta for name, delta in deltas.items() if delta}
         if not deltas:
-            return
+            return None
         names = {f"#c{i}": name for i, name in enumerate(deltas)}
         values = {f":c{i}": delta for i, delta in enumerate(deltas.values())}
-        self._client.update_item(
+        response = self._client.update_item(
             TableName=self._table,
             Key=_to_ddb({"PK": keys.push_pk(push_id), "SK": keys.PUSH_SK}),
             UpdateExpression="ADD " + ", ".join(f"#c{i} :c{i}" for i in range(len(deltas))),
             ConditionExpression="attribute_exists(PK)",
             ExpressionAttributeNames=names,
             ExpressionAttributeValues=_to_ddb(values),
+            ReturnValues="ALL_NEW",
         )
+        attributes = response.get("Attributes")
+        return Push.model_validate(_from_ddb(attributes)) if attributes else None
+
+    def claim_push_completion(self, push_id: str, now: int) -> bool:
+        """Stamp `completed_at` unless it is there already: True for the one call that stamped it,
+        so that a push's completion is announced once however many writes saw it complete."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=_to_ddb({"PK": keys.push_pk(push_id), "SK": keys.PUSH_SK}),
+                UpdateExpression="SET #completed = :now",
+                ConditionExpression="attribute_exists(PK) AND attribute_not_exists(#completed)",
+                ExpressionAttributeNames={"#completed": "completed_at"},
+                ExpressionAttributeValues=_to_ddb({":now": now}),
+            )
+        except ClientError as error:
+            if _is_condition_failure(error):
+                return False
+            raise
+        return True

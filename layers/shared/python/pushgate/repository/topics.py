@@ -52,8 +52,15 @@ class TopicsMixin(RepositoryBase):
             "type": device.type.value,
             "keys": device.keys.model_dump() if device.keys else None,
             "channel_id": device.channel_id,
+            # Whose device it is, so that fan-out with skip_online asks presence per user without
+            # reading the device (pushgate.services.fanout).
+            "user_id": device.user_id,
             "created_at": int(now),
             "subscribed_at_ms": int(now * 1000),
+            # The stamp the sender reads from the edge starts as the device's last-seen time (its
+            # last registration or success): a first push through the topic within the stamp
+            # window writes nothing (docs/lifecycle.md).
+            "last_success_at": max(device.updated_at, device.last_success_at or 0),
         }
         device_active = {
             "ConditionCheck": {
@@ -125,11 +132,12 @@ class TopicsMixin(RepositoryBase):
                 self._client.update_item(
                     TableName=self._table,
                     Key=_to_ddb({"PK": keys.device_pk(device.app_id, device.token_hash), "SK": keys.topic_sk(topic)}),
-                    UpdateExpression="SET #keys = :keys, #token = :token, #type = :type",
+                    UpdateExpression="SET #keys = :keys, #token = :token, #type = :type, #user = :user",
                     ConditionExpression="attribute_exists(PK)",
-                    ExpressionAttributeNames={"#keys": "keys", "#token": "token", "#type": "type"},
+                    ExpressionAttributeNames={"#keys": "keys", "#token": "token", "#type": "type", "#user": "user_id"},
                     ExpressionAttributeValues=_to_ddb(
-                        {":keys": device.keys.model_dump() if device.keys else None, ":token": device.token, ":type": device.type.value}
+                        {":keys": device.keys.model_dump() if device.keys else None, ":token": device.token, ":type": device.type.value,
+                         ":user": device.user_id}
                     ),
                 )
             except ClientError as error:

@@ -1,9 +1,11 @@
 """The senders' use case (docs/api.md §7): deliver one batch through a provider's transport (Web
 Push, FCM or APNs) and act on each outcome, the same way for all three.
 
-- 2xx: sent. The device's success stamp is written only when the one fan-out read is older
-  than the stamp window (PUSHGATE_SUCCESS_STAMP_SECONDS, a day by default), so steady traffic
-  costs no per-delivery write; those stamp writes are most of the cost of a first push.
+- 2xx: sent. The device's last-seen stamp is written only when the one fan-out read is older
+  than the stamp window (PUSHGATE_SUCCESS_STAMP_SECONDS, a week by default), and only on the row
+  fan-out read it from (the topic edge, or the device row for tokens and users): one write per
+  device and window at most, none while the stamp is fresh (a registration stamps it too), so
+  steady traffic costs no per-delivery write (docs/lifecycle.md).
 - 404/410 (FCM UNREGISTERED, APNs Unregistered/BadDeviceToken): the subscription is pruned (EXPIRED), conditionally on the keys we sent to, so a
   concurrent re-subscribe survives; its topic edges go with it.
 - 429: retried no sooner than Retry-After; 5xx and timeouts: retried with exponential backoff
@@ -18,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
@@ -28,15 +29,17 @@ from typing import Any, Protocol, TypeVar
 from aws_lambda_powertools.metrics import MetricUnit
 
 from pushgate.delivery.outcomes import ALARMING, DeliveryOutcome, OutcomeKind
+from pushgate.events import EventPublisher, PushCompletion, device_pruned
 from pushgate.models import SubscriptionStatus
-from pushgate.observability import logger, metrics
+from pushgate.observability import logger, metrics, metrics_lock
 from pushgate.pushes import DeliveryMessage, DeliveryTarget, Push, batch_id, failed_reason
 from pushgate.queues import MAX_DELAY_SECONDS, Queue
 from pushgate.repository import Repository
+from pushgate.settled_writes import write_settled
 
 MAX_ATTEMPTS = 5
 BACKOFF_BASE_SECONDS = 10
-SUCCESS_STAMP_WINDOW_SECONDS = 86_400
+SUCCESS_STAMP_WINDOW_SECONDS = 7 * 86_400  # the stale sweep's rule is counted in months (docs/lifecycle.md)
 BOOKKEEPING_THREADS = 10  # botocore's default connection pool holds ten connections per client
 
 T = TypeVar("T")
@@ -72,6 +75,7 @@ class DeliveryService:
         success_stamp_seconds: int = SUCCESS_STAMP_WINDOW_SECONDS,
         bookkeeping_threads: int = BOOKKEEPING_THREADS,
         metric_prefix: str = "WebPush",
+        events: EventPublisher | None = None,
     ) -> None:
         self._metric_prefix = metric_prefix  # WebPush, Fcm or Apns: one set of outcome metrics per provider
         self._repository = repository
@@ -83,7 +87,10 @@ class DeliveryService:
         self._stamp_window = success_stamp_seconds
         # Kept for the container's life; boto3 clients are safe to share between threads.
         self._bookkeeping = ThreadPoolExecutor(max_workers=bookkeeping_threads, thread_name_prefix="bookkeeping")
-        self._metrics_lock = threading.Lock()
+        self._metrics_lock = metrics_lock
+        # Prunes and push completions are announced on the event bus (docs/events.md).
+        self._events = events
+        self._completion = PushCompletion(repository, events, clock)
 
     def process(self, message: DeliveryMessage) -> Counter[str]:
         """Deliver a batch; returns the counts it added to the push. Safe to run for several
@@ -111,7 +118,10 @@ class DeliveryService:
             # Retries count from the answers, not from before the send: a slow answer must not
             # eat into a 429's Retry-After.
             counts.update(self._apply(message, outcomes, self._clock()))
-        self._repository.add_push_counts(push.push_id, dict(counts))
+            # Raising now would hand the batch back to SQS and send it again (pushgate.settled_writes).
+            write_settled("add_push_counts", self._completion.add_counts, push.push_id, dict(counts))
+            return counts
+        self._completion.add_counts(push.push_id, dict(counts))
         return counts
 
     def _apply(self, message: DeliveryMessage, outcomes: list[DeliveryOutcome], answered_at: float) -> Counter[str]:
@@ -147,6 +157,7 @@ class DeliveryService:
             if kind in (OutcomeKind.REJECTED, OutcomeKind.RETRY, OutcomeKind.RATE_LIMITED):
                 dead[kind.value].append(target)
         results = self._write_all(writes)
+        self._announce_prunes(message, [args[1] for (write, args), result in zip(writes, results, strict=True) if write == self._prune and result is True], now)
         pruned = sum(1 for index in prunes_for_gone if results[index] is True)
         counts["pruned"] += pruned
         counts["failed"] += len(prunes_for_gone) - pruned
@@ -195,6 +206,17 @@ class DeliveryService:
             return False  # re-subscribed with new keys meanwhile: the new subscription stays
         self._after_send(self._remove_topic_edges, app_id, target.token_hash)
         return expired
+
+    def _announce_prunes(self, message: DeliveryMessage, pruned: list[DeliveryTarget], now: int) -> None:
+        """One device.pruned event per device this batch expired, with its user read back from the
+        row (the batch carries no user ids); after the writes, so an event means a done prune."""
+        if self._events is None or not pruned:
+            return
+        devices = self._write_all([(self._repository.get_device, (message.app_id, target.token_hash)) for target in pruned])
+        self._events.publish([
+            device_pruned(message.app_id, message.push_id, target.type, target.token_hash, device.user_id if device is not None else None, now)
+            for target, device in zip(pruned, devices, strict=True)
+        ])
 
     def _remove_topic_edges(self, app_id: str, token_hash: str) -> None:
         for topic in self._repository.device_topics(app_id, token_hash):

@@ -16,15 +16,17 @@ import math
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pushgate import keyspace
+from pushgate.events import EventPublisher, PushCompletion
 from pushgate.identifiers import token_hash
 from pushgate.models import CHANNEL_FOR_DEVICE, ChannelType, Device, DeviceType
 from pushgate.pagination import decode_cursor, encode_cursor
 from pushgate.pushes import DeliveryMessage, DeliveryTarget, FanoutMessage, Push, Target, TargetKind, batch_id, failed_reason
 from pushgate.queues import Queue
 from pushgate.repository import Repository
+from pushgate.settled_writes import write_settled
 
 TOPIC_PAGE_SIZE = 1000
 # A part's expected size: its actual size spreads by about its square root, so a part of 800
@@ -39,6 +41,9 @@ class Expansion:
     targets: list[DeliveryTarget]
     unreachable: int  # targeted but not deliverable: an unknown or inactive token
     next_targets: tuple[Target, ...] = ()  # more fan-out work: the next page, or the parts of a topic
+    # token_hash -> user_id where the rows read already said it (devices; topic edges made since
+    # edges carry it): a push with skip_online looks up only the others' users.
+    owners: dict[str, str] = field(default_factory=dict)
 
 
 def _from_device(device: Device) -> DeliveryTarget:
@@ -78,8 +83,11 @@ class FanoutService:
         part_size: int = TOPIC_PART_SIZE,
         max_parts: int = MAX_PARTS_PER_MESSAGE,
         native_queues: dict[ChannelType, Queue] | None = None,
+        events: EventPublisher | None = None,
     ) -> None:
         self._repository = repository
+        # A push whose last count fan-out writes (no device to send to, or none reachable) completes here.
+        self._completion = PushCompletion(repository, events, clock)
         # One queue per provider, each drained by its own sender function.
         self._delivery = {ChannelType.WEBPUSH: delivery_queue, **(native_queues or {})}
         self._fanout = fanout_queue
@@ -92,10 +100,11 @@ class FanoutService:
         push = self._repository.get_push(message.push_id)
         if push is None or push.cancelled:
             if push is not None:
-                self._repository.add_push_counts(push.push_id, {"fanout_pending": -1})
+                self._completion.add_counts(push.push_id, {"fanout_pending": -1})
             return
         expansion = self._expand(message, push)
-        by_provider, failed = self._route(push.app_id, expansion.targets)
+        reachable, skipped_online = self._without_online_users(push, expansion) if push.skip_online else (expansion.targets, 0)
+        by_provider, failed = self._route(push.app_id, reachable)
         work_id = hashlib.sha256(message.target.model_dump_json().encode()).hexdigest()[:16]
         for provider, targets in by_provider.items():
             # The web batches keep the ids they always had; a provider's own work id for the others.
@@ -107,11 +116,16 @@ class FanoutService:
         self._fanout.send([FanoutMessage(push_id=push.push_id, app_id=push.app_id, target=target) for target in expansion.next_targets])
         failed["unknown_device"] += expansion.unreachable
         # Counted last and in one write: a retry after a failure above redoes the sends (which the
-        # sender's idempotency absorbs) without having counted anything twice.
-        self._repository.add_push_counts(
+        # sender's idempotency absorbs) without having counted anything twice. This write itself
+        # is never raised: a retry of a topic page read again after a device was pruned makes
+        # batches the sender has not seen, and sends them twice (pushgate.settled_writes).
+        write_settled(
+            "add_push_counts",
+            self._completion.add_counts,
             push.push_id,
             {
-                "targeted": len(expansion.targets) + expansion.unreachable,
+                "targeted": len(reachable) + expansion.unreachable,
+                "skipped_online": skipped_online,
                 "failed": sum(failed.values()),
                 "fanout_pending": len(expansion.next_targets) - 1,
                 **{failed_reason(reason): count for reason, count in failed.items()},
@@ -145,10 +159,10 @@ class FanoutService:
         if target.kind is TargetKind.TOKENS:
             devices = self._repository.devices_by_hash(app_id, [token_hash(token) for token in target.tokens])
             active = [_from_device(d) for d in devices if d.active]
-            return Expansion(active, unreachable=len(target.tokens) - len(active))
+            return Expansion(active, unreachable=len(target.tokens) - len(active), owners={d.token_hash: d.user_id for d in devices})
         if target.kind is TargetKind.USER:
             devices = self._repository.user_devices(app_id, target.user_id or "")
-            return Expansion([_from_device(d) for d in devices if d.active], unreachable=0)
+            return Expansion([_from_device(d) for d in devices if d.active], unreachable=0, owners={d.token_hash: d.user_id for d in devices})
         topic = target.topic or ""
         if target.cursor is None:
             subscribers = target.subscribers if target.subscribers is not None else self._repository.topic_subscriber_count(app_id, topic)
@@ -168,7 +182,21 @@ class FanoutService:
                 app_id, [t.token_hash for t in targets], target.earlier_topics, push.created_ms
             )
             targets = [t for t in targets if t.token_hash not in reached]
-        return Expansion(targets, unreachable=0, next_targets=next_targets)
+        owners = {edge["GSI1SK"].removeprefix("DEVICE#"): edge["user_id"] for edge in edges if edge.get("user_id")}
+        return Expansion(targets, unreachable=0, next_targets=next_targets, owners=owners)
+
+    def _without_online_users(self, push: Push, expansion: Expansion) -> tuple[list[DeliveryTarget], int]:
+        """docs/api.md §4 `skip_online`: drop the devices of users with an authenticated WebSocket
+        open, and say how many. Presence is asked once per user of the page, not per device (one
+        Query each, in parallel); only devices whose owner the page did not carry (topic edges
+        made before edges carried it) are read first, in BatchGetItems of 100."""
+        owners = dict(expansion.owners)
+        if unknown := [t.token_hash for t in expansion.targets if t.token_hash not in owners]:
+            owners.update({d.token_hash: d.user_id for d in self._repository.devices_by_hash(push.app_id, unknown)})
+        users = {owners[t.token_hash] for t in expansion.targets if t.token_hash in owners}
+        online = self._repository.users_online(push.app_id, users, int(self._clock()))
+        kept = [t for t in expansion.targets if owners.get(t.token_hash) not in online]
+        return kept, len(expansion.targets) - len(kept)
 
     def _parts(self, subscribers: int, key_range: keyspace.KeyRange) -> list[keyspace.KeyRange]:
         """The parts to cut this range of a topic into, or none if it is small enough to read."""

@@ -42,6 +42,7 @@ class PushService:
             time_to_live=request.time_to_live,
             urgency=request.urgency,
             collapse_key=request.collapse_key,
+            skip_online=request.skip_online,
             payload=request.payload(push_id),
             fanout_pending=len(request.targets),
         )

@@ -36,7 +36,7 @@ from pushgate.validation import (
 MAX_ATTEMPTS = 5
 MAX_NATIVE_TOKEN_LENGTH = 4096
 MAX_DEVICE_ID_LENGTH = 256
-_NATIVE_TOKEN = re.compile(r"^[\x21-\x7e]+$")
+_NATIVE_TOKEN = re.compile(r"^[\x21-\x7e]+\Z")  # \Z: "$" also matches before a final newline
 _INVALID = {"endpoint": InvalidEndpoint, "p256dh": InvalidP256dh, "auth": InvalidAuthSecret}
 
 

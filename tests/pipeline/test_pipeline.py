@@ -66,12 +66,13 @@ def push_status(world, demo_app, push_id, lambda_context) -> dict:  # noqa: ANN0
     return json.loads(response["body"])
 
 
-def sender(pushgate, queues, transport, clock=None, repository=None, store=None):  # noqa: ANN001, ANN201
-    """The sender's entry point exactly as functions/webpush_sender wires it, with a fake transport."""
+def sender(pushgate, queues, transport, clock=None, repository=None, store=None, **options):  # noqa: ANN001, ANN003, ANN201
+    """The sender's entry point exactly as functions/webpush_sender wires it, with a fake transport;
+    `options` go to DeliveryService as they are (success_stamp_seconds=0 stamps every success)."""
     import boto3
 
     sqs = boto3.client("sqs")
-    kwargs = {"clock": clock} if clock else {}
+    kwargs = ({"clock": clock} if clock else {}) | options
     service = DeliveryService(repository or pushgate.repository, Queue(sqs, queues["DeliveryQueue"]), Queue(sqs, queues["DeliveryDeadLetterQueue"]), transport, **kwargs)
     return sqs_entry(DeliveryMessage, service.process, "[push_id, batch_id]", store or idempotency_store(TABLE_NAME, "test-sender"), SENDER_MESSAGE_SECONDS, side_by_side=True)
 
@@ -343,7 +344,8 @@ def test_a_failing_write_after_the_sends_does_not_send_the_batch_again(world, aw
     capsys.readouterr()
     transport = RecordingTransport(script={ENDPOINTS[0]: OutcomeKind.GONE, ENDPOINTS[1]: OutcomeKind.REJECTED})
     throttled = Throttled(pushgate.repository, {"record_delivery_success", "record_delivery_failure", "expire_device"})
-    handler = sender(pushgate, world["queues"], transport, repository=throttled)
+    # A window of 0 stamps every success (a fresh registration's stamp would otherwise skip it).
+    handler = sender(pushgate, world["queues"], transport, repository=throttled, success_stamp_seconds=0)
     assert handler(sqs_event(deliveries), lambda_context) == {"batchItemFailures": []}
     assert handler(sqs_event(deliveries), lambda_context) == {"batchItemFailures": []}  # SQS redelivers it anyway
     assert sorted(endpoint for _, endpoint, _ in transport.sent) == sorted(ENDPOINTS)  # each sent once
@@ -522,10 +524,13 @@ def test_the_writes_after_the_sends_run_side_by_side(world, aws, pushgate, demo_
     run_fanout(world, aws, lambda_context)
     capsys.readouterr()
     meeting = Meeting(pushgate.repository)
-    result = sender(pushgate, world["queues"], RecordingTransport(), repository=meeting)(sqs_event(drain(aws["sqs"], world["queues"]["DeliveryQueue"])), lambda_context)
+    handler = sender(pushgate, world["queues"], RecordingTransport(), repository=meeting, success_stamp_seconds=0)
+    result = handler(sqs_event(drain(aws["sqs"], world["queues"]["DeliveryQueue"])), lambda_context)
     assert result == {"batchItemFailures": []}
     assert "DeliveryBookkeepingFailed" not in capsys.readouterr().out and not meeting.barrier.broken
-    stamped = [pushgate.repository.get_device(demo_app.app.app_id, token_hash(endpoint)).last_success_at for endpoint in ENDPOINTS]
+    # A topic push stamps the topic edge it was read from (docs/lifecycle.md).
+    edges = [pushgate.repository.device_with_edges(demo_app.app.app_id, token_hash(endpoint))[1] for endpoint in ENDPOINTS]
+    stamped = [edge.get("last_success_at") for (edge,) in edges]
     assert all(stamp is not None for stamp in stamped)
     assert push_status(world, demo_app, body["id"], lambda_context)["push"]["counts"]["sent"] == 3
 

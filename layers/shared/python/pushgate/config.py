@@ -30,7 +30,7 @@ class Settings:
     provider_urls: str = ""  # PUSHGATE_PROVIDER_URLS (pushgate.delivery.provider_urls); empty in production
     provider_ca_file: str | None = None  # a CA the native senders trust besides the public ones (fakes only)
     vapid_subject: str = "mailto:push@example.com"
-    success_stamp_seconds: int = 86_400
+    success_stamp_seconds: int = 604_800  # a week: services/delivery.SUCCESS_STAMP_WINDOW_SECONDS
 
     @classmethod
     def from_env(cls, environ: os._Environ[str] | dict[str, str] | None = None) -> "Settings":
@@ -50,7 +50,7 @@ class Settings:
             provider_urls=env.get("PUSHGATE_PROVIDER_URLS", "").strip(),
             provider_ca_file=env.get("PUSHGATE_PROVIDER_CA_FILE") or None,
             vapid_subject=env.get("PUSHGATE_VAPID_SUBJECT") or "mailto:push@example.com",
-            success_stamp_seconds=int(env.get("PUSHGATE_SUCCESS_STAMP_SECONDS") or 86_400),
+            success_stamp_seconds=int(env.get("PUSHGATE_SUCCESS_STAMP_SECONDS") or 604_800),
         )
 
 

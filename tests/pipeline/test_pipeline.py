@@ -17,7 +17,7 @@ from pushgate.queues import Queue
 from pushgate.services.delivery import DeliveryService
 from pushgate.services.subscriptions import WebSubscription
 from pushgate.sqs import idempotency_store, sqs_entry
-from pushgate.wiring import SENDER_MESSAGE_SECONDS
+from pushgate.wiring import FANOUT_MESSAGE_SECONDS, SENDER_MESSAGE_SECONDS
 from pushgate.pushes import DeliveryMessage
 from tests.conftest import TABLE_NAME, LambdaContext
 from tests.keys import browser_keys
@@ -467,6 +467,47 @@ def test_no_message_is_started_without_the_time_to_finish_it(world, aws, pushgat
     # SQS hands the same three to the next invocation: the one done is not sent again.
     assert handler(sqs_event(deliveries), lambda_context) == {"batchItemFailures": []}
     assert sorted(endpoint for _, endpoint, _ in transport.sent) == sorted(ENDPOINTS)  # each once, none lost
+
+
+def test_a_fanout_message_there_is_no_time_for_is_handed_on_as_a_new_message(world, aws, pushgate, demo_app, lambda_context) -> None:  # noqa: ANN001
+    """Handed back to SQS, a message left for later would wait out the visibility timeout and
+    count a receive each time, until the dead-letter queue took it untried. Handed on, it is a new
+    message on the fan-out queue at once, and the original leaves the batch as done."""
+    for endpoint in ENDPOINTS:
+        post_push(world, demo_app, {"to": endpoint, "data": {}}, lambda_context)
+    fanouts = drain(aws["sqs"], world["queues"]["FanoutQueue"])
+    assert len(fanouts) == 3
+    running_down = RunningDown(remaining_ms=FANOUT_MESSAGE_SECONDS * 1000, spent_ms=FANOUT_MESSAGE_SECONDS * 1000)
+    assert world["fanout"].lambda_handler(sqs_event(fanouts), running_down) == {"batchItemFailures": []}
+    assert len(drain(aws["sqs"], world["queues"]["DeliveryQueue"])) == 1  # the one message with time for it
+    handed_on = receive(aws["sqs"], world["queues"]["FanoutQueue"])
+    assert sorted(m["Body"] for m in handed_on) == sorted(m["Body"] for m in fanouts[1:])  # untouched
+    assert all(m["Attributes"]["ApproximateReceiveCount"] == "1" for m in handed_on)  # receives start again
+    for message in handed_on:
+        aws["sqs"].delete_message(QueueUrl=world["queues"]["FanoutQueue"], ReceiptHandle=message["ReceiptHandle"])
+    # The original batch redelivered as well (the invocation failing after the hand-on): done once.
+    assert world["fanout"].lambda_handler(sqs_event(fanouts + handed_on), lambda_context) == {"batchItemFailures": []}
+    delivered = [bodies([m])[0]["devices"][0]["token"] for m in drain(aws["sqs"], world["queues"]["DeliveryQueue"])]
+    assert sorted(delivered) == sorted(ENDPOINTS[1:])
+
+
+def test_a_message_that_cannot_be_handed_on_goes_back_to_sqs(world, aws, pushgate, demo_app, lambda_context) -> None:  # noqa: ANN001
+    deliveries = one_message_per_endpoint(world, aws, demo_app, lambda_context)
+    transport = RecordingTransport()
+
+    class Refusing(Queue):
+        def send(self, messages, delay_seconds=0) -> None:  # noqa: ANN001
+            from pushgate.queues import QueueSendError
+
+            raise QueueSendError("1 messages not accepted after retries")
+
+    import boto3
+
+    service = DeliveryService(pushgate.repository, Queue(boto3.client("sqs"), world["queues"]["DeliveryQueue"]), Queue(boto3.client("sqs"), world["queues"]["DeliveryDeadLetterQueue"]), transport)
+    handler = sqs_entry(DeliveryMessage, service.process, "[push_id, batch_id]", idempotency_store(TABLE_NAME, "test-sender"), SENDER_MESSAGE_SECONDS, requeue=Refusing(None, "unused"))
+    running_down = RunningDown(remaining_ms=SENDER_MESSAGE_SECONDS * 1000, spent_ms=SENDER_MESSAGE_SECONDS * 1000)
+    result = handler(sqs_event(deliveries), running_down)
+    assert len(transport.sent) == 1 and len(result["batchItemFailures"]) == 2
 
 
 def test_a_big_topic_is_cut_into_parts_that_fan_out_side_by_side(world, aws, pushgate, demo_app, lambda_context) -> None:  # noqa: ANN001

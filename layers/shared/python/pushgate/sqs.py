@@ -20,9 +20,11 @@ from aws_lambda_powertools.utilities.batch import (
 )
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig, idempotent_function
+from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel
 
 from pushgate.observability import logger, metrics, tracer
+from pushgate.queues import Queue, QueueSendError
 from pushgate.settled_writes import write_settled
 
 IDEMPOTENCY_RECORD_SECONDS = 6 * 3600  # longer than any redelivery of the same message
@@ -67,6 +69,7 @@ def sqs_entry(
     store: DynamoDBPersistenceLayer,
     message_seconds: float,
     side_by_side: bool = False,
+    requeue: Queue | None = None,
 ):  # noqa: ANN201 - returns the Lambda entry point
     """The Lambda entry point of an SQS consumer. `idempotency_key` is a JMESPath over the message
     body naming what makes two messages the same work (e.g. "[push_id, batch_id]");
@@ -76,7 +79,13 @@ def sqs_entry(
     With `side_by_side`, the invocation's messages are processed at the same time, each on a
     thread of its own (Powertools' AsyncBatchProcessor), so that their network waits overlap;
     `process` must then be safe to run on several threads at once. Each message still has
-    `message_seconds` to itself, and they all start at the invocation's start."""
+    `message_seconds` to itself, and they all start at the invocation's start.
+
+    A message there is no time left for is handed on: sent again to `requeue` (the consumer's own
+    queue) as a new message and taken off the batch. Handed back to SQS as a batch failure instead,
+    it would wait out the queue's visibility timeout and count as a receive, and a message left
+    often enough would reach the dead-letter queue without ever having been tried. Only when that
+    send fails is it handed back to SQS."""
     message_ms = int(message_seconds * 1000)
     config = IdempotencyConfig(event_key_jmespath=idempotency_key, expires_after_seconds=IDEMPOTENCY_RECORD_SECONDS, raise_on_no_idempotency_key=True)
 
@@ -89,6 +98,9 @@ def sqs_entry(
     def record_handler(record: SQSRecord, lambda_context: Any) -> None:
         remaining_ms = lambda_context.get_remaining_time_in_millis()
         if remaining_ms < message_ms:
+            if requeue is not None and _hand_on(requeue, model, record):
+                logger.info("message handed on to a later invocation", extra={"message_id": record.message_id, "remaining_ms": remaining_ms})
+                return
             logger.info("message left for a later invocation", extra={"message_id": record.message_id, "remaining_ms": remaining_ms})
             raise NotEnoughTimeLeft(f"{remaining_ms} ms left, a message may need {message_ms} ms")
         handle(work=json.loads(record.body))
@@ -120,6 +132,17 @@ def sqs_entry(
         return process_batch(event, context)
 
     return lambda_handler
+
+
+def _hand_on(queue: Queue, model: type[BaseModel], record: SQSRecord) -> bool:
+    """The message, untouched, as a new message on `queue`. Sent twice (this invocation failing
+    after the send), both copies carry the same idempotency key, so the work is done once."""
+    try:
+        queue.send([model.model_validate_json(record.body)])
+    except (ValueError, QueueSendError, ClientError, BotoCoreError):
+        logger.warning("a message could not be handed on; SQS hands it back", extra={"message_id": record.message_id}, exc_info=True)
+        return False
+    return True
 
 
 def consumer_name() -> str:

@@ -19,6 +19,7 @@ from pushgate.secret_store import SsmSecretStore
 from pushgate.services.apps import AppService
 from pushgate.services.channels import ChannelSubscriptionService
 from pushgate.services.connections import ConnectionService
+from pushgate.services.limits import SEND, SUBSCRIBE, Rate, RateLimiter
 from pushgate.services.sessions import SessionService
 from pushgate.services.subscriptions import SubscriptionService
 from pushgate.queues import Queue
@@ -41,6 +42,7 @@ class Services:
     topics: TopicService
     channel_subscriptions: ChannelSubscriptionService
     connections: ConnectionService
+    limiter: RateLimiter
 
     def apps(self, ssm_client: object | None = None) -> AppService:
         """Only the CLI and the local stack create apps; the Lambda functions have no SSM write
@@ -50,7 +52,8 @@ class Services:
 
 def build_services(config: Settings, dynamodb_client: object) -> Services:
     repository = Repository(dynamodb_client, config.table_name)
-    authenticator = Authenticator(repository)
+    limiter = rate_limiter(config, repository)
+    authenticator = Authenticator(repository, on_admitted=limiter.admit)
     subscriptions = SubscriptionService(repository, EndpointPolicy.from_setting(config.extra_push_hosts))
     return Services(
         settings=config,
@@ -61,7 +64,14 @@ def build_services(config: Settings, dynamodb_client: object) -> Services:
         topics=TopicService(repository),
         channel_subscriptions=ChannelSubscriptionService(repository, subscriptions),
         connections=ConnectionService(repository, authenticator),
+        limiter=limiter,
     )
+
+
+def rate_limiter(config: Settings, repository: Repository) -> RateLimiter:
+    """The deployment's per-app request rates (docs/limits.md); a rate of 0 leaves its group unlimited."""
+    rates = {SEND: config.send_rate_per_second, SUBSCRIBE: config.subscribe_rate_per_second}
+    return RateLimiter(repository, {group: Rate.per_second_with_burst(rate) if rate else None for group, rate in rates.items()})
 
 
 @lru_cache(maxsize=1)
@@ -209,4 +219,21 @@ def sender_entry(provider: ChannelType):  # noqa: ANN201 - the Lambda entry poin
         store=idempotency_store(settings().table_name, consumer_name()),
         message_seconds=SENDER_MESSAGE_SECONDS,
         side_by_side=True,
+        requeue=_queue(settings().delivery_queue_url, "DELIVERY_QUEUE_URL"),
+    )
+
+
+def fanout_entry():  # noqa: ANN201 - the Lambda entry point
+    """The fan-out function's handler: its queue's messages one after the other, idempotent per
+    (push, target); one there is no time left for is handed on to its own queue."""
+    from pushgate.pushes import FanoutMessage
+    from pushgate.sqs import consumer_name, idempotency_store, sqs_entry
+
+    return sqs_entry(
+        FanoutMessage,
+        fanout_service().expand,
+        idempotency_key="[push_id, target]",
+        store=idempotency_store(settings().table_name, consumer_name()),
+        message_seconds=FANOUT_MESSAGE_SECONDS,
+        requeue=_queue(settings().fanout_queue_url, "FANOUT_QUEUE_URL"),
     )

@@ -47,7 +47,14 @@ def main() -> None:
         from pushgate.repository import Repository
         from pushgate.repository.base import _to_ddb
         from pushgate.services.stale_sweep import StaleSweepService
+        from pushgate_local import moto_queries, moto_transactions
         from pushgate_local.template import table_definition
+
+        # moto deep-copies the whole table before each transaction (an expired device's edge
+        # removal is one) and sorts it for each Query: the local stack's fixes make both cost
+        # what the items concerned cost, whatever the table's size (DynamoDB's own cost model).
+        moto_transactions.install()
+        moto_queries.install()
 
         definition = table_definition(table_name="bench")
         dynamodb = boto3.client("dynamodb")

@@ -14,7 +14,7 @@ import boto3
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from pushgate_local import moto_transactions
+from pushgate_local import moto_queries, moto_transactions
 from pushgate_local.config import HOST, SHUTDOWN_POLL_SECONDS
 from pushgate_local.intrinsics import REGION
 
@@ -42,6 +42,7 @@ class AwsEndpoint:
 
     def start(self) -> None:
         moto_transactions.install()  # transactions in time independent of the table's size
+        moto_queries.install()  # a Query reads its partition, not the whole table sorted
         moto_app = DomainDispatcherApplication(create_backend_app)
 
         def observed_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:

@@ -37,7 +37,7 @@ from websockets.sync.client import connect
 
 from bench.load.counting_push_service import CountingPushService
 from bench.load.fanout import FanoutResult, run_fanout
-from bench.load.stack import REPO, StackProcess
+from pushgate_local.process import REPO, LocalStackProcess, stack_environment
 from pushgate.validation import b64url_encode
 from pushgate_local.lambda_runtime import MAX_WORKERS_PER_FUNCTION
 
@@ -74,7 +74,7 @@ def new_browser_keys() -> list[str]:
     return [b64url_encode(point), b64url_encode(os.urandom(16))]
 
 
-def mint_identities(stack: StackProcess, count: int) -> list[dict[str, str]]:
+def mint_identities(stack: LocalStackProcess, count: int) -> list[dict[str, str]]:
     """Sessions (POST /sessions) and user JWTs (the demo app's development key) for `count` users."""
     demo = stack.demo()
     now = int(time.time())
@@ -86,7 +86,7 @@ def mint_identities(stack: StackProcess, count: int) -> list[dict[str, str]]:
     return identities
 
 
-def warm_up(stack: StackProcess, config: dict[str, Any], push_service: CountingPushService) -> None:
+def warm_up(stack: LocalStackProcess, config: dict[str, Any], push_service: CountingPushService) -> None:
     """Starts every worker the load will use (MAX_WORKERS_PER_FUNCTION of each subscribe function,
     and of the WebSocket's $connect, push_subscribe and $disconnect), one surface at a time: all of
     them cold-starting at once on two cores outlast the 10 s init limit, and that storm is not what
@@ -177,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     work_dir.mkdir(parents=True, exist_ok=True)
     print(f"pushgate load test, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.machine()} with {os.cpu_count()} CPUs; logs in {work_dir}", flush=True)
     push_service = CountingPushService()
-    stack = StackProcess(work_dir, push_service.host)
+    stack = LocalStackProcess(data_dir=work_dir / "data", log_dir=work_dir, env=stack_environment(work_dir / "data", push_service.host))
     try:
         stack.start()
         demo = stack.demo()

@@ -13,31 +13,21 @@ from pathlib import Path
 import pytest
 
 from tests.browser.cdp import Chromium, chromium_missing
-from tests.e2e.local_stack import LocalStackProcess, stack_environment
-from tests.e2e.test_e2e_delivery import LoopbackPushService, _missing_push_service
+from pushgate_local.process import LocalStackProcess, running_stack
+from tests.e2e.push_service import LoopbackPushService, running_push_service
 
 
 @pytest.fixture(scope="session")
 def browser_push_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoopbackPushService]:
-    reason = _missing_push_service()
-    if reason is not None:
-        pytest.skip(reason)
-    service = LoopbackPushService(tmp_path_factory.mktemp("browser-push-service") / "push-service.log")
-    service.start()
-    yield service
-    service.stop()
+    with running_push_service(tmp_path_factory.mktemp("browser-push-service") / "push-service.log") as service:
+        yield service
 
 
 @pytest.fixture(scope="session")
 def browser_stack(tmp_path_factory: pytest.TempPathFactory, browser_push_service: LoopbackPushService) -> Iterator[LocalStackProcess]:
     """The local stack as `make run` starts it, allowed to deliver to the loopback push service."""
-    base = tmp_path_factory.mktemp("browser-stack")
-    env = stack_environment(base / "data")
-    env["PUSHGATE_EXTRA_PUSH_HOSTS"] = browser_push_service.push_host
-    stack = LocalStackProcess(data_dir=base / "data", log_dir=base, env=env)
-    stack.start()
-    yield stack
-    stack.stop()
+    with running_stack(tmp_path_factory.mktemp("browser-stack"), browser_push_service.push_host) as stack:
+        yield stack
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tests.browser.cdp import COMMAND_TIMEOUT_SECONDS, CdpError, Chromium, Target
-from tests.e2e.test_e2e_delivery import PushSubscription
+from tests.e2e.push_service import PushSubscription
 
 SW_SCRIPT_SUFFIX = "/demo/sw.js"
 SETTLE_SECONDS = 1.0

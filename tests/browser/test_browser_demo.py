@@ -25,7 +25,8 @@ import pytest
 from tests.browser.cdp import Chromium
 from tests.browser.demo_page import CLICK_IN_WORKER, DemoPage, fake_push_manager_script
 from tests.e2e.local_stack import LocalStackProcess
-from tests.e2e.test_e2e_delivery import DELIVERY_TIMEOUT_SECONDS, LoopbackPushService, PushSubscription
+from tests.e2e.push_service import LoopbackPushService, PushSubscription
+from tests.e2e.test_e2e_delivery import DELIVERY_TIMEOUT_SECONDS
 
 pytestmark = pytest.mark.e2e
 

@@ -32,7 +32,7 @@ from pushgate_cli.parser import parse_args
 from pushgate_local.config import free_port
 from tests.docs.readme_blocks import KINDS, README, REPO, command_blocks, readme_blocks
 from tests.e2e.local_stack import LocalStackProcess, stack_environment
-from tests.e2e.test_e2e_delivery import _missing_push_service
+from tests.e2e.push_service import _missing_push_service
 
 MAX_README_LINES = 150  # about 120 lines of prose and tables, plus the quick start script
 QUICKSTART_TIMEOUT_SECONDS = 180

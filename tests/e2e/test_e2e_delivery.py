@@ -11,15 +11,10 @@ stack runs as `make run` runs it, its SQS pollers driving the fan-out and the We
 
 from __future__ import annotations
 
-import json
 import re
-import shutil
-import subprocess
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -27,138 +22,14 @@ import jwt
 import pytest
 import requests
 
-from pushgate_local.config import free_port
-
-from tests.e2e.local_stack import LocalStackProcess, stack_environment
+from pushgate_local.process import running_stack
+from tests.e2e.local_stack import LocalStackProcess
+from tests.e2e.push_service import LoopbackPushService, PushSubscription, _missing_push_service, running_push_service  # noqa: F401 - re-exported
 
 pytestmark = pytest.mark.e2e
 
-PUSH_SERVICE_DIR = Path(__file__).resolve().parent / "push-service"
-NPM_CI = f"npm ci --no-audit --no-fund --prefix {PUSH_SERVICE_DIR.relative_to(PUSH_SERVICE_DIR.parents[2])}"
-PUSH_SERVICE_START_SECONDS = 15
 DELIVERY_TIMEOUT_SECONDS = 60  # fan-out and sender pollers long-poll (5 s) and batch (1 s); a push takes a few s
 POLL_INTERVAL_SECONDS = 0.2
-
-
-def _missing_push_service() -> str | None:
-    for tool in ("node", "npm"):
-        if shutil.which(tool) is None:
-            return f"`{tool}` is not on PATH: the delivery tests' push service needs Node.js 20+, then `{NPM_CI}`"
-    if not (PUSH_SERVICE_DIR / "node_modules" / "web-push-testing").is_dir():
-        return f"the push service's npm packages are not installed: run `{NPM_CI}` (make test does)"
-    return None
-
-
-# -- the push service -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PushSubscription:
-    """A browser's subscription at the push service: what PushSubscription.toJSON() gives a page."""
-
-    endpoint: str
-    p256dh: str
-    auth: str
-    client_hash: str
-
-    def to_json(self) -> dict[str, Any]:
-        return {"endpoint": self.endpoint, "keys": {"p256dh": self.p256dh, "auth": self.auth}}
-
-
-class LoopbackPushService:
-    """web-push-testing run by serve.js in the foreground; it ends when its stdin closes."""
-
-    def __init__(self, log_path: Path) -> None:
-        self.log_path = log_path
-        self.port = 0
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def control_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def push_host(self) -> str:
-        """The endpoints' host:port, as PUSHGATE_EXTRA_PUSH_HOSTS names it."""
-        return f"localhost:{self.port}"
-
-    def start(self) -> None:
-        for _ in range(3):  # a free port can be taken before node binds it (pytest -n 2): pick another
-            self.port = free_port()
-            with open(self.log_path, "ab") as log:
-                self.process = subprocess.Popen(
-                    ["node", "serve.js", str(self.port)],
-                    cwd=PUSH_SERVICE_DIR,
-                    stdin=subprocess.PIPE,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                )
-            if self._wait_until_serving():
-                return
-        self.stop()
-        pytest.fail(f"the push service did not start\n{self.log_path.read_text()}")
-
-    def _wait_until_serving(self) -> bool:
-        assert self.process is not None
-        deadline = time.monotonic() + PUSH_SERVICE_START_SECONDS
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                return False
-            try:
-                if requests.post(f"{self.control_url}/status", timeout=2).ok:
-                    return True
-            except requests.RequestException:
-                pass
-            time.sleep(0.1)
-        self.stop()
-        return False
-
-    def stop(self) -> None:
-        if self.process is None:
-            return
-        if self.process.stdin is not None:
-            self.process.stdin.close()  # serve.js exits when its stdin closes
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-
-    def subscribe(self, application_server_key: str) -> PushSubscription:
-        """pushManager.subscribe({userVisibleOnly: true, applicationServerKey})."""
-        response = requests.post(
-            f"{self.control_url}/subscribe",
-            json={"applicationServerKey": application_server_key, "userVisibleOnly": "true"},
-            timeout=10,
-        )
-        assert response.status_code == 200, response.text
-        data = response.json()["data"]
-        assert data["endpoint"] == f"http://{self.push_host}/notify/{data['clientHash']}"
-        return PushSubscription(data["endpoint"], data["keys"]["p256dh"], data["keys"]["auth"], data["clientHash"])
-
-    def messages(self, subscription: PushSubscription) -> list[Any]:
-        """Every payload the service accepted for the subscription, decrypted, oldest first."""
-        response = requests.post(
-            f"{self.control_url}/get-notifications", json={"clientHash": subscription.client_hash}, timeout=10
-        )
-        assert response.status_code == 200, response.text
-        return [json.loads(message) for message in response.json()["data"]["messages"]]
-
-    def requests(self, subscription: PushSubscription) -> list[dict[str, Any]]:
-        """Each request received for the subscription (serve.js): push headers and VAPID claims."""
-        response = requests.post(
-            f"{self.control_url}/get-requests", json={"clientHash": subscription.client_hash}, timeout=10
-        )
-        assert response.status_code == 200, response.text
-        return response.json()["data"]["requests"]
-
-    def log(self) -> str:
-        return self.log_path.read_text()[-5000:]
-
-    def expire(self, subscription: PushSubscription) -> None:
-        """From now on the service answers 410 Gone to pushes for the subscription."""
-        response = requests.post(f"{self.control_url}/expire-subscription/{subscription.client_hash}", timeout=10)
-        assert response.status_code == 200, response.text
 
 
 # -- fixtures -------------------------------------------------------------------------------------
@@ -166,25 +37,15 @@ class LoopbackPushService:
 
 @pytest.fixture(scope="module")
 def push_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoopbackPushService]:
-    reason = _missing_push_service()
-    if reason is not None:
-        pytest.skip(reason)
-    service = LoopbackPushService(tmp_path_factory.mktemp("push-service") / "push-service.log")
-    service.start()
-    yield service
-    service.stop()
+    with running_push_service(tmp_path_factory.mktemp("push-service") / "push-service.log") as service:
+        yield service
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory, push_service: LoopbackPushService) -> Iterator[LocalStackProcess]:
     """The local stack as `make run` starts it, allowed to send to the loopback push service."""
-    base = tmp_path_factory.mktemp("delivery-stack")
-    env = stack_environment(base / "data")
-    env["PUSHGATE_EXTRA_PUSH_HOSTS"] = push_service.push_host
-    stack = LocalStackProcess(data_dir=base / "data", log_dir=base, env=env)
-    stack.start()
-    yield stack
-    stack.stop()
+    with running_stack(tmp_path_factory.mktemp("delivery-stack"), push_service.push_host) as stack:
+        yield stack
 
 
 @pytest.fixture(scope="module")

@@ -24,8 +24,9 @@ import pytest
 import requests
 
 from bench.load.counting_push_service import CountingPushService
+from pushgate_local.process import running_stack
 from tests.e2e.clients import create_app
-from tests.e2e.local_stack import REPO, LocalStackProcess, new_browser_keys, stack_environment
+from tests.e2e.local_stack import REPO, LocalStackProcess, new_browser_keys
 
 pytestmark = pytest.mark.e2e
 
@@ -42,13 +43,8 @@ def push_service() -> Iterator[CountingPushService]:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory, push_service: CountingPushService) -> Iterator[LocalStackProcess]:
-    base = tmp_path_factory.mktemp("transfer-stack")
-    env = stack_environment(base / "data")
-    env["PUSHGATE_EXTRA_PUSH_HOSTS"] = push_service.host
-    stack = LocalStackProcess(data_dir=base / "data", log_dir=base, env=env)
-    stack.start()
-    yield stack
-    stack.stop()
+    with running_stack(tmp_path_factory.mktemp("transfer-stack"), push_service.host) as stack:
+        yield stack
 
 
 def cli(stack: LocalStackProcess, push_service: CountingPushService, *argv: str) -> subprocess.CompletedProcess[str]:

@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from pushgate.pushes import FanoutMessage, parse_push_request
-from tests.e2e.local_stack import LocalStackProcess, stack_environment
+from pushgate_local.process import LocalStackProcess, running_stack
 from tests.e2e.log_hygiene import SecretLedger, leak_report, scan_logs
 from tests.faults.figures import Figures, record
 from tests.faults.web_world import FaultyPushService, path_of
@@ -33,13 +33,10 @@ DEADLINE_SECONDS = 120  # a loaded machine's cold starts included
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[tuple[LocalStackProcess, FaultyPushService]]:
     push_service = FaultyPushService()
-    env = {**stack_environment(tmp_path / "data"), "PUSHGATE_EXTRA_PUSH_HOSTS": push_service.host}
-    stack = LocalStackProcess(data_dir=tmp_path / "data", log_dir=tmp_path, env=env)
     try:
-        stack.start()
-        yield stack, push_service
+        with running_stack(tmp_path, push_service.host) as stack:
+            yield stack, push_service
     finally:
-        stack.stop()
         push_service.stop()
 
 

@@ -5,15 +5,13 @@ import os
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from pushgate.events import publisher_from_env
 from pushgate.observability import logger, metrics, tracer
-from pushgate.services.stale_sweep import StaleSweepService
-from pushgate.wiring import services
+from pushgate.wiring import stale_sweep_service
 
 # Left for the review in progress and the metrics when the run stops; the next run goes on.
 STOP_MARGIN_MS = 30_000
 
-sweep = StaleSweepService(services().repository, int(os.environ["PUSHGATE_STALE_AFTER_DAYS"]), events=publisher_from_env())
+sweep = stale_sweep_service(int(os.environ["PUSHGATE_STALE_AFTER_DAYS"]))
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -24,6 +22,7 @@ def lambda_handler(event: dict, context: object) -> dict:
     metrics.add_metric(name="StaleSubscriptionsExpired", unit=MetricUnit.Count, value=report.expired)
     metrics.add_metric(name="StaleSubscriptionsKept", unit=MetricUnit.Count, value=report.kept)
     metrics.add_metric(name="StaleTopicEdgesRemoved", unit=MetricUnit.Count, value=report.edges_removed)
+    metrics.add_metric(name="StaleWarningsSent", unit=MetricUnit.Count, value=report.warned)
     if not report.complete:
         metrics.add_metric(name="StaleSweepIncomplete", unit=MetricUnit.Count, value=1)
     logger.info("stale sweep done", extra={"sweep": report.as_dict(), "scheduled_at": event.get("time")})

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from botocore.exceptions import ClientError
 
 from pushgate.models import App
-from pushgate_cli import channel_commands, sweep_command, transfer_commands
+from pushgate_cli import channel_commands, device_cap_command, limits_command, sweep_command, transfer_commands
 from pushgate_cli.errors import CliError
 from pushgate_cli.output import Output
 from pushgate_cli.target import Stack
@@ -23,6 +23,9 @@ def run(stack: Stack, args: argparse.Namespace) -> Output:
     match args.command:
         case "app create":
             return create_app(stack, args.name)
+        case "app limits":
+            rates = limits_command.app_limits(stack, args.app, args.send, args.subscribe, args.reset)
+            return device_cap_command.with_device_cap(stack, args.app, args.devices, args.reset, rates)
         case "session create":
             return create_session(stack, args.app, args.user, args.ttl)
         case "token create":

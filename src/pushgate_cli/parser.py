@@ -9,9 +9,11 @@ from typing import NoReturn
 
 from pushgate.errors import FieldError
 from pushgate.models import ApnsEnvironment
+from pushgate.services.limits import MAX_RATE_PER_SECOND
 from pushgate.services.provider_channels import ChannelCredentialError, check_bundle_id, check_key_id, check_team_id
 from pushgate.services.sessions import MAX_SESSION_TTL, MIN_SESSION_TTL
 from pushgate.validation import MAX_USER_ID_LENGTH, check_user_id
+from pushgate_cli.device_cap_command import add_devices_option
 from pushgate_cli.errors import UsageError
 from pushgate_cli.tokens import DEFAULT_TOKEN_TTL, MAX_TOKEN_TTL, MIN_TOKEN_TTL
 from pushgate_cli.transfer_parser import add_subscription_commands
@@ -115,15 +117,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     resources = parser.add_subparsers(dest="resource", metavar="{app,session,token,channel,sweep,subscriptions}", required=True)
 
-    def create_command(resource: str, help_text: str) -> argparse.ArgumentParser:
+    actions_of: dict[str, argparse._SubParsersAction] = {}
+
+    def create_command(resource: str, help_text: str, metavar: str = "create") -> argparse.ArgumentParser:
         resource_parser = resources.add_parser(resource, help=help_text)
-        actions = resource_parser.add_subparsers(dest="action", metavar="create", required=True)
+        actions = actions_of[resource] = resource_parser.add_subparsers(dest="action", metavar=metavar, required=True)
         command = actions.add_parser("create", help=help_text, parents=[common])
         command.set_defaults(command=f"{resource} create")
         return command
 
-    app = create_command("app", "create an app (tenant) with its keys and webpush channel")
+    app = create_command("app", "create an app (tenant) with its keys and webpush channel; or set its limits", "{create,limits}")
     app.add_argument("--name", required=True, type=_app_name, help="a name for the app")
+    _add_app_limits(actions_of["app"], common)
+    add_devices_option(actions_of["app"].choices["limits"])
 
     session = create_command("session", "create a session for a user of an app")
     session.add_argument("--app", required=True, metavar="APP_ID", help="the app_id printed by `app create`")
@@ -156,6 +162,27 @@ def build_parser() -> argparse.ArgumentParser:
         help="expire what was not seen for this many days (default: the stack's StaleAfterDays)",
     )
     return parser
+
+
+def _rate(text: str) -> float:
+    """Requests per second of an app's own limit (docs/limits.md): more than 0, at most 1000."""
+    try:
+        rate = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of requests per second") from None
+    if not 0 < rate <= MAX_RATE_PER_SECOND:
+        raise argparse.ArgumentTypeError(f"a rate is more than 0 and at most {MAX_RATE_PER_SECOND} requests per second")
+    return rate
+
+
+def _add_app_limits(actions: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """`app limits`: show or set an app's own request rates (docs/limits.md)."""
+    limits = actions.add_parser("limits", help="show or set the app's own request rates (docs/limits.md)", parents=[common])
+    limits.set_defaults(command="app limits")
+    limits.add_argument("--app", required=True, metavar="APP_ID", help="the app_id printed by `app create`")
+    limits.add_argument("--send", metavar="N", type=_rate, help="server-side API requests per second (bursts of 2N)")
+    limits.add_argument("--subscribe", metavar="N", type=_rate, help="subscription requests per second, every client surface (bursts of 2N)")
+    limits.add_argument("--reset", action="store_true", help="back to the deployment's rates (SendRatePerSecond, SubscribeRatePerSecond)")
 
 
 def _add_channel_commands(resources: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:

@@ -100,6 +100,7 @@ ACCOUNT_ERRORS = (
     _account(403, 403, "Forbidden", "The `account_id` of the path is not the session's account."),
     _account(413, 413, "Request body too large", "The body is over 64 KiB."),
     _account(503, 503, "Busy, please retry", "Concurrent changes to the same subscription; safe to retry."),
+    _account(429, 429, "Too Many Requests", "The app is over its request rate for this API (docs/limits.md); retry after the `Retry-After` header's seconds."),
     _account(500, 500, "Internal error", "Unexpected server error."),
 )
 
@@ -118,6 +119,8 @@ SERVER_ERRORS = (
     ErrorCode(SERVER, "INVALID_PUSH_ID", 404, "The provided push ID is invalid or does not exist.",
               "No push with this id in this app."),
     ErrorCode(SERVER, "INTERNAL_ERROR", 503, "Busy, please retry.", "Concurrent changes; safe to retry."),
+    ErrorCode(SERVER, "RATE_LIMITED", 429, "Too many requests for this app; retry after the Retry-After header's seconds.",
+              "The app is over its request rate for this API (docs/limits.md); retry after the `Retry-After` header's seconds."),
     ErrorCode(SERVER, "INTERNAL_ERROR", 500, "An internal error occurred.", "Unexpected server error."),
 )
 
@@ -138,6 +141,7 @@ DEVICE_ERRORS = (
               reason_phrase="Conflict"),
     ErrorCode(DEVICE, "PAYLOAD_TOO_LARGE", 413, "body is over 64 KiB", "The body is over 64 KiB.", reason_phrase="Payload Too Large"),
     ErrorCode(DEVICE, "BUSY", 503, "please retry", "Concurrent changes to the same device; safe to retry.", reason_phrase="Service Unavailable"),
+    ErrorCode(DEVICE, "RATE_LIMITED", 429, "too many requests for this app", "The app is over its request rate for this API (docs/limits.md); retry after the `Retry-After` header's seconds.", reason_phrase="Too Many Requests"),
     ErrorCode(DEVICE, "INTERNAL_ERROR", 500, "internal error", "Unexpected server error.", reason_phrase="Internal Server Error"),
 )
 
@@ -159,6 +163,8 @@ CHANNEL_ERRORS = (
     ErrorCode(CHANNEL, "payload_too_large", 413, "Request body is over 64 KiB", "The body is over 64 KiB.", details="`limit`: 65536"),
     ErrorCode(CHANNEL, "unavailable", 503, "Please retry", "Concurrent changes to the same subscription; safe to retry.",
               details="`retry_after`: 1"),
+    ErrorCode(CHANNEL, "rate_limited", 429, "Too many requests for this app", "The app is over its request rate for this API (docs/limits.md); retry after the `Retry-After` header's seconds.",
+              details="`retry_after`: seconds, as the `Retry-After` header; `window`: `\"1s\"` (rates are per second)"),
     ErrorCode(CHANNEL, "internal_error", 500, "Internal error", "Unexpected server error.", details="(empty)"),
 )
 

@@ -20,8 +20,9 @@ is `<code>-<status>` on the channel subscriptions API (whose error `type` is
 `/docs/errors#<code>-<status>`), and `<surface>-<code>-<status>` on the others, whose codes overlap.
 docs/openapi.json gives the exact schema of every response.
 
-Besides these, API Gateway itself answers unknown routes (`404 {"message": "Not Found"}`), throttling
-(`429 {"message": "Too Many Requests"}`) and CORS preflight requests before any function runs.
+A `429` below means the app is over its request rate (docs/limits.md); it comes with a `Retry-After`
+header. Besides these, API Gateway itself answers unknown routes (`404 {"message": "Not Found"}`), its own
+stage throttling (`429 {"message": "Too Many Requests"}`) and CORS preflight requests before any function runs.
 """
 
 NOTES = {

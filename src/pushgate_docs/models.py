@@ -557,7 +557,8 @@ class NotiflowsErrorDetails(ResponseModel):
     auth: Literal["api_key"] = absent("unauthenticated: the credential that failed.")
     resource: str = absent("not_found: what was not found.", examples=["channel"])
     limit: int = absent("payload_too_large: the body limit in bytes.")
-    retry_after: int = absent("unavailable: seconds to wait before retrying.")
+    retry_after: int = absent("unavailable, rate_limited: seconds to wait before retrying.")
+    window: Literal["1s"] = absent("rate_limited: the period rates are counted over (docs/limits.md).")
 
 
 class NotiflowsErrorBody(ResponseModel):

@@ -19,6 +19,7 @@ REF_TEMPLATE = "#/components/schemas/{model}"
 JSON = "application/json"
 OPENAPI_PATH = REPO_ROOT / "docs" / "openapi.json"
 REQUEST_ID_HEADER = {"$ref": "#/components/headers/XRequestId"}
+RETRY_AFTER_HEADER = {"$ref": "#/components/headers/RetryAfter"}
 
 
 class UndocumentedRoutesError(RuntimeError):
@@ -243,8 +244,8 @@ def _responses(op: Operation, refs: dict[type[BaseModel], dict[str, str]]) -> di
             "description": "Error " + ", ".join(_code(e) for e in entries) + " (see the table above and docs/errors.md).",
             "content": {JSON: {"schema": _one_of([_error_ref(e) for e in entries])}},
         }
-        if headers:
-            response["headers"] = dict(headers)
+        if headers or status == 429:
+            response["headers"] = {**(headers or {}), **({"Retry-After": RETRY_AFTER_HEADER} if status == 429 else {})}
         responses[str(status)] = response
     return responses
 
@@ -292,8 +293,10 @@ its own error envelope:
 | Channel subscriptions API (§5) | `x-notiflows-api-key` + `x-notiflows-user-key` | `{"error": {"type", "code", "message", "status", "request_id", "details"}}` |
 
 Every code is listed in docs/errors.md. Unknown request fields are ignored; a body over 64 KiB is \
-refused with the surface's error. API Gateway itself answers unknown routes (`404 {"message": "Not Found"}`), \
-throttling (`429`) and CORS preflight requests, before any function runs.
+refused with the surface's error. Each app has request rates (docs/limits.md): past them a function \
+answers `429` in the surface's error envelope with a `Retry-After` header. API Gateway itself answers unknown \
+routes (`404 {"message": "Not Found"}`), its own stage throttling (`429 {"message": "Too Many Requests"}`) and \
+CORS preflight requests, before any function runs.
 """
 
 SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
@@ -348,6 +351,11 @@ SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
 }
 
 HEADERS = {
+    "RetryAfter": {
+        "description": "Whole seconds until the app's bucket for this API holds a request again (RFC 9110 §10.2.3; docs/limits.md).",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 1},
+    },
     "XRequestId": {
         "description": "The request's id: the client's `x-request-id` when it matches `^[A-Za-z0-9._:-]{1,128}$`, "
         "else one made by the server. Error bodies repeat it as `error.request_id`.",

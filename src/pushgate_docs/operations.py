@@ -6,7 +6,7 @@ not in the template, makes `build_openapi()` fail."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pydantic import BaseModel
 
@@ -412,6 +412,10 @@ OPERATIONS: tuple[Operation, ...] = (
         body=models.ChannelSubscriptionDeleteRequest,
     ),
 )
+
+# Every route counts against its app's request rate (docs/limits.md), so every one may answer 429.
+RATE_LIMITED = {ACCOUNT: 429, SERVER: "RATE_LIMITED", DEVICE: "RATE_LIMITED", CHANNEL: "rate_limited"}
+OPERATIONS = tuple(replace(op, errors=(*op.errors, *errors_of(op.surface, RATE_LIMITED[op.surface]))) for op in OPERATIONS)
 
 BY_ROUTE: dict[tuple[str, str], Operation] = {op.key: op for op in OPERATIONS}
 if len(BY_ROUTE) != len(OPERATIONS):

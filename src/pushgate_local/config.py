@@ -19,6 +19,11 @@ DEFAULT_FAKE_APNS_PORT = 3003
 DEFAULT_DATA_DIR = REPO_ROOT / ".pushgate-local"
 LOCAL_STAGE = "local"
 SHUTDOWN_POLL_SECONDS = 0.1  # how often the servers check for a stop request (stdlib default: 0.5)
+# Environment variables that set a template parameter of the local deployment.
+PARAMETER_VARIABLES = {
+    "PUSHGATE_SEND_RATE_PER_SECOND": "SendRatePerSecond",
+    "PUSHGATE_SUBSCRIBE_RATE_PER_SECOND": "SubscribeRatePerSecond",
+}
 
 
 def _port(environ: Mapping[str, str], name: str, default: int) -> int:
@@ -47,11 +52,15 @@ class LocalConfig:
     data_dir: Path = DEFAULT_DATA_DIR
     extra_push_hosts: str = ""
     development_mode: str | None = None  # None: the template's default
+    # Template parameters passed through as given (None: the template's default), e.g. low
+    # request rates for a test of the limits (docs/limits.md).
+    parameters: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "LocalConfig":
         env = os.environ if environ is None else environ
         development_mode = env.get("PUSHGATE_DEVELOPMENT_MODE", "").strip().lower()
+        parameters = tuple((name, env[variable].strip()) for variable, name in PARAMETER_VARIABLES.items() if env.get(variable, "").strip())
         return cls(
             http_port=_port(env, "PUSHGATE_HTTP_PORT", DEFAULT_HTTP_PORT),
             ws_port=_port(env, "PUSHGATE_WS_PORT", DEFAULT_WS_PORT),
@@ -61,6 +70,7 @@ class LocalConfig:
             data_dir=Path(env.get("PUSHGATE_LOCAL_DATA") or DEFAULT_DATA_DIR).expanduser().resolve(),
             extra_push_hosts=env.get("PUSHGATE_EXTRA_PUSH_HOSTS", "").strip(),
             development_mode=development_mode or None,
+            parameters=parameters,
         )
 
     def parameter_overrides(self) -> dict[str, str]:
@@ -68,4 +78,5 @@ class LocalConfig:
         overrides = {"Stage": LOCAL_STAGE, "ExtraPushHosts": self.extra_push_hosts}
         if self.development_mode is not None:
             overrides["DevelopmentMode"] = self.development_mode
+        overrides.update(self.parameters)
         return overrides

@@ -212,7 +212,7 @@ def _domain_errors() -> list[Exception]:
         errors.Unauthenticated(), errors.Forbidden(), errors.BodyTooLarge(), errors.MalformedBody(),
         errors.OwnedByAnotherUser(), errors.NotFound("channel"), errors.NotFound("push"), errors.ConcurrentUpdate(),
         errors.UnknownDeviceToken(), errors.InvalidCursor(), errors.PayloadTooLarge(),
-        errors.InvalidValue("channel_id", "invalid_uuid"), RuntimeError("unexpected"),
+        errors.InvalidValue("channel_id", "invalid_uuid"), errors.RateLimited("send", 3), RuntimeError("unexpected"),
         *[kind(name) for kind in kinds for name in fields],
         *[kind(name, "some detail") for kind in kinds for name in fields],
     ]
@@ -584,6 +584,12 @@ def _cases() -> list[Case]:
     case(ch_delete, "unknown-channel", 404, "not_found", lambda w: w.event(ch_delete, path={"channel_id": unknown_channel}, headers=w.notiflows(), json_body={"identifier": ENDPOINT}))
     case(ch_delete, "too-large", 413, "payload_too_large", lambda w: w.event(ch_delete, headers=w.notiflows(), raw=TOO_BIG))
     case(ch_delete, "crash", 500, "internal_error", lambda w: w.event(ch_delete, headers=w.notiflows(), json_body={"identifier": ENDPOINT}), fault="crash")
+    # Every route is rate limited (docs/limits.md): its first success case, past the app's bucket.
+    first_success = {c.operation: c for c in reversed(cases) if c.code is None}
+    codes = {"Account": 429, "Channel": "rate_limited"}
+    for op, success in first_success.items():
+        code = next((c for prefix, c in codes.items() if op.startswith(prefix)), "RATE_LIMITED")
+        case(op, "rate-limited", 429, code, success.request, fault="limited")
     return cases
 
 
@@ -617,6 +623,10 @@ def _apply_fault(fault: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
             raise errors.ConcurrentUpdate()
 
         monkeypatch.setattr(services().subscriptions, "register", busy)
+    elif fault == "limited":
+        from pushgate.repository.limits import BucketDecision
+
+        monkeypatch.setattr(services().repository, "take_token", lambda *args: BucketDecision(False, 1500))
     elif fault == "crash":
         def crash(*args: Any, **kwargs: Any) -> None:  # noqa: ANN401
             raise RuntimeError("unexpected failure (contract test)")

@@ -1,5 +1,7 @@
-"""The per-app token bucket (repository/limits.py, services/limits.py) on moto, with a fake clock,
-and the 429 each surface's envelope makes of RateLimited."""
+"""The per-app token bucket (repository/limits.py, services/limits.py) on moto, with a fake clock:
+the bucket itself, what counts a request (a group set for the request, the app's own rate), the
+app's own rates on its record, the deployment's from the environment, and the 429 each surface's
+envelope makes of RateLimited."""
 
 from __future__ import annotations
 
@@ -10,8 +12,10 @@ import pytest
 from botocore.exceptions import ClientError
 
 from pushgate import errors
+from pushgate.config import Settings
 from pushgate.http import envelopes
-from pushgate.services.limits import SEND, SUBSCRIBE, Rate, RateLimiter
+from pushgate.models import App, RateLimits
+from pushgate.services.limits import SEND, SUBSCRIBE, Rate, RateLimiter, counted_as
 
 
 class FakeClock:
@@ -135,3 +139,75 @@ def test_channel_envelope() -> None:
 def test_websocket_reason() -> None:
     for command in ("push_subscribe", "push_unsubscribe", "push_get_vapid"):
         assert envelopes.websocket_error(command, envelopes.websocket_error_reason(command, LIMITED)) == {"cmd": "error", "src": command, "val": "Rate limited"}
+
+
+# -- counting a request: only inside a request of a group, at the app's own rate if it has one ------
+
+
+def _app(app_id: str, **own: float) -> App:
+    return App(app_id=app_id, name="x", account_id=1, secret_key_hash="s", public_key_hash="p", webpush_channel_id="c",
+               created_at=0, rate_limits=RateLimits(**own))
+
+
+def admitted(limiter: RateLimiter, app: App) -> bool:
+    try:
+        limiter.admit(app)
+    except errors.RateLimited:
+        return False
+    return True
+
+
+def test_outside_a_request_nothing_is_counted(limiter: RateLimiter) -> None:
+    assert all(admitted(limiter, _app("app1")) for _ in range(20))
+
+
+def test_inside_a_request_its_group_is_counted(limiter: RateLimiter) -> None:
+    with counted_as(SUBSCRIBE):
+        assert [admitted(limiter, _app("app1")) for _ in range(3)] == [True, True, False]
+    with counted_as(SEND):
+        assert admitted(limiter, _app("app1"))
+    assert admitted(limiter, _app("app1"))  # the group is reset when the request ends
+
+
+def test_an_apps_own_rate_wins_with_a_burst_of_two_seconds(limiter: RateLimiter) -> None:
+    with counted_as(SUBSCRIBE):
+        assert [admitted(limiter, _app("app1", subscribe=3)) for _ in range(7)] == [True] * 6 + [False]
+
+
+def test_a_group_without_a_rate_is_not_limited(pushgate, clock: FakeClock) -> None:  # noqa: ANN001
+    unlimited = RateLimiter(pushgate.repository, {SEND: None, SUBSCRIBE: Rate(1, 1)}, clock)
+    with counted_as(SEND):
+        assert all(admitted(unlimited, _app("app1")) for _ in range(5))
+    with counted_as(SEND):  # ...unless the app has its own
+        assert [admitted(unlimited, _app("app2", send=1)) for _ in range(3)] == [True, True, False]
+
+
+@pytest.mark.parametrize(("per_second", "burst"), [(100, 200), (50, 100), (0.01, 1), (2.5, 5), (1000, 2000)])
+def test_a_rate_holds_two_seconds_of_requests(per_second: float, burst: int) -> None:
+    assert Rate.per_second_with_burst(per_second).burst == burst
+
+
+@pytest.mark.parametrize("per_second", [0, -1, 1000.5])
+def test_a_rate_is_more_than_zero_and_at_most_1000(per_second: float) -> None:
+    with pytest.raises(ValueError):
+        Rate.per_second_with_burst(per_second)
+
+
+def test_own_rates_are_stored_on_the_app_record_and_read_with_it(pushgate, demo_app) -> None:  # noqa: ANN001
+    app_id = demo_app.app.app_id
+    assert pushgate.repository.get_app(app_id).rate_limits == RateLimits()
+    assert pushgate.repository.set_rate_limits(app_id, RateLimits(send=2.5))
+    assert pushgate.repository.get_app(app_id).rate_limits == RateLimits(send=2.5)
+    assert pushgate.repository.set_rate_limits(app_id, RateLimits())
+    assert pushgate.repository.get_app(app_id).rate_limits == RateLimits()
+    assert not pushgate.repository.set_rate_limits("app_missing", RateLimits(send=1))
+    assert pushgate.repository.get_app("app_missing") is None  # no app record made on the way
+
+
+def test_the_deployments_rates_come_from_the_environment() -> None:
+    defaults = Settings.from_env({"TABLE_NAME": "t"})
+    assert (defaults.send_rate_per_second, defaults.subscribe_rate_per_second) == (100, 50)
+    tuned = Settings.from_env({"TABLE_NAME": "t", "PUSHGATE_SEND_RATE_PER_SECOND": "0", "PUSHGATE_SUBSCRIBE_RATE_PER_SECOND": "7.5"})
+    assert (tuned.send_rate_per_second, tuned.subscribe_rate_per_second) == (0, 7.5)
+    with pytest.raises(ValueError):
+        Settings.from_env({"TABLE_NAME": "t", "PUSHGATE_SEND_RATE_PER_SECOND": "5000"})

@@ -11,8 +11,28 @@ def _flag(value: str | None) -> bool:
     return (value or "").strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _rate(value: str | None, default: float) -> float:
+    """Requests per second; 0 turns the limit off (docs/limits.md)."""
+    rate = float(value) if value and value.strip() else default
+    if not 0 <= rate <= 1000:
+        raise ValueError(f"a request rate is 0 (off) to 1000 per second, not {value!r}")
+    return rate
+
+
 def _host_list(value: str | None) -> tuple[str, ...]:
     return tuple(part.strip().lower() for part in (value or "").split(",") if part.strip())
+
+
+def _app_list(value: str | None) -> tuple[str, ...]:
+    """PUSHGATE_METRICS_APPS: app ids, comma-separated (CloudFormation joins a list that way)."""
+    return tuple(dict.fromkeys(part.strip() for part in (value or "").split(",") if part.strip()))
+
+
+def _device_cap(value: str | None, default: int) -> int:
+    cap = int(value) if value and value.strip() else default
+    if cap < 1:
+        raise ValueError(f"PUSHGATE_MAX_DEVICES_PER_USER must be at least 1, not {value!r}")
+    return cap
 
 
 @dataclass(frozen=True)
@@ -31,6 +51,15 @@ class Settings:
     provider_ca_file: str | None = None  # a CA the native senders trust besides the public ones (fakes only)
     vapid_subject: str = "mailto:push@example.com"
     success_stamp_seconds: int = 604_800  # a week: services/delivery.SUCCESS_STAMP_WINDOW_SECONDS
+    max_devices_per_user: int = 20  # services/device_cap; an app's own cap on its record wins
+    stale_warning_push: bool = False  # the stale sweep warns devices a week before they expire
+    # Per-app request rates (docs/limits.md; template.yaml's SendRatePerSecond and
+    # SubscribeRatePerSecond); 0 is no limit.
+    send_rate_per_second: float = 100.0
+    subscribe_rate_per_second: float = 50.0
+    # The apps whose metrics get an `app` dimension value of their own; all others share
+    # app=other (pushgate.observability.AppMetrics, template.yaml's MetricsApps).
+    metrics_apps: tuple[str, ...] = field(default_factory=tuple)
 
     @classmethod
     def from_env(cls, environ: os._Environ[str] | dict[str, str] | None = None) -> "Settings":
@@ -51,6 +80,11 @@ class Settings:
             provider_ca_file=env.get("PUSHGATE_PROVIDER_CA_FILE") or None,
             vapid_subject=env.get("PUSHGATE_VAPID_SUBJECT") or "mailto:push@example.com",
             success_stamp_seconds=int(env.get("PUSHGATE_SUCCESS_STAMP_SECONDS") or 604_800),
+            max_devices_per_user=_device_cap(env.get("PUSHGATE_MAX_DEVICES_PER_USER"), 20),
+            stale_warning_push=_flag(env.get("PUSHGATE_STALE_WARNING_PUSH")),
+            send_rate_per_second=_rate(env.get("PUSHGATE_SEND_RATE_PER_SECOND"), 100.0),
+            subscribe_rate_per_second=_rate(env.get("PUSHGATE_SUBSCRIBE_RATE_PER_SECOND"), 50.0),
+            metrics_apps=_app_list(env.get("PUSHGATE_METRICS_APPS")),
         )
 
 

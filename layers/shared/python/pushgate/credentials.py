@@ -1,7 +1,11 @@
 """Who is calling: API keys, sessions and RS256 user JWTs (docs/api.md §0).
 
 Keys and session ids are looked up by their SHA-256, so nothing usable is stored; user JWTs are
-verified with the app's registered public keys, RS256 only."""
+verified with the app's registered public keys, RS256 only.
+
+Each method a handler calls to authenticate its caller ends with `admit(app)`: the request is
+counted against the app's rate limit (pushgate.services.limits) once, and only once the caller is
+known; the public key alone (app_for_public_key) admits nothing."""
 
 from __future__ import annotations
 
@@ -24,11 +28,24 @@ def looks_like_jwt(token: str) -> bool:
 
 
 class Authenticator:
-    def __init__(self, repository: Repository, clock: Callable[[], float] = time.time, app_cache_seconds: float = 30.0) -> None:
+    def __init__(self, repository: Repository, clock: Callable[[], float] = time.time, app_cache_seconds: float = 30.0,
+                 on_admitted: Callable[[App], None] | None = None) -> None:
         self._repository = repository
         self._clock = clock
         self._cache_seconds = app_cache_seconds
         self._apps: dict[str, tuple[float, App]] = {}
+        self._on_admitted = on_admitted
+
+    def admit(self, app: App) -> App:
+        """The caller is authenticated as the app or one of its users: count the request (RateLimited
+        when the app is over its rate)."""
+        if self._on_admitted is not None:
+            self._on_admitted(app)
+        return app
+
+    def _admitted(self, caller: Caller) -> Caller:
+        self.admit(caller.app)
+        return caller
 
     def _app(self, app_id: str) -> App | None:
         cached = self._apps.get(app_id)
@@ -52,7 +69,7 @@ class Authenticator:
         return app
 
     def app_for_secret_key(self, key: object) -> App:
-        return self._app_for_key(key, "secret")
+        return self.admit(self._app_for_key(key, "secret"))
 
     def app_for_public_key(self, key: object) -> App:
         return self._app_for_key(key, "public")
@@ -111,11 +128,11 @@ class Authenticator:
         if not isinstance(token, str) or not token:
             raise Unauthenticated()
         if looks_like_jwt(token):
-            return Caller(app=app, user_id=self.user_from_jwt(app, token))
+            return self._admitted(Caller(app=app, user_id=self.user_from_jwt(app, token)))
         session, session_app = self.session(token)
         if session_app.app_id != app.app_id:
             raise Unauthenticated()
-        return Caller(app=app, user_id=session.user_id)
+        return self._admitted(Caller(app=app, user_id=session.user_id))
 
     def account_caller(self, account_path: str, session_id: object) -> Caller:
         """docs/api.md §2: the session (or user JWT) must be valid (401), then belong to the account
@@ -125,11 +142,11 @@ class Authenticator:
             app = self.app_for_account(account_id) if account_id else None
             if app is None:
                 raise Unauthenticated()
-            return Caller(app=app, user_id=self.user_from_jwt(app, session_id))
+            return self._admitted(Caller(app=app, user_id=self.user_from_jwt(app, session_id)))
         session, app = self.session(session_id)
         if account_id != session.account_id or app.account_id != session.account_id:
             raise Forbidden()
-        return Caller(app=app, user_id=session.user_id)
+        return self._admitted(Caller(app=app, user_id=session.user_id))
 
     def device_api_caller(self, headers: dict[str, str], client_id: object) -> Caller:
         """docs/api.md §3: IM-CLIENT-KEY + IM-Authorization (session or user JWT), or the server-side
@@ -147,10 +164,11 @@ class Authenticator:
         app = self.app_for_public_key(headers.get("x-notiflows-api-key"))
         user_key = headers.get("x-notiflows-user-key")
         if user_key:
-            return Caller(app=app, user_id=self.user_from_jwt(app, user_key))
+            return self._admitted(Caller(app=app, user_id=self.user_from_jwt(app, user_key)))
         if development_mode and headers.get("x-notiflows-user-id"):
             try:
-                return Caller(app=app, user_id=check_user_id(headers["x-notiflows-user-id"]))
+                caller = Caller(app=app, user_id=check_user_id(headers["x-notiflows-user-id"]))
             except PushgateError as error:
                 raise Unauthenticated() from error
+            return self._admitted(caller)
         raise Unauthenticated()

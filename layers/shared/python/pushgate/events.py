@@ -3,6 +3,8 @@
 - `pushgate.device.pruned`: the sender expired a subscription after its push service said it is
   gone (404/410, FCM UNREGISTERED, APNs Unregistered) or that its row can never be delivered to;
 - `pushgate.device.stale`: the stale sweep expired a subscription not seen for its window;
+- `pushgate.device.evicted`: a user registered one device more than the app's cap, and their
+  least recently registered one was removed (services.device_cap);
 - `pushgate.push.completed`: a push has nothing pending any more, with its final counts; sent
   once per push, by whichever write of its counts saw it finish (`PushCompletion`).
 
@@ -29,8 +31,9 @@ from pushgate.pushes import Push
 SOURCE = "pushgate"
 DEVICE_PRUNED = "pushgate.device.pruned"
 DEVICE_STALE = "pushgate.device.stale"
+DEVICE_EVICTED = "pushgate.device.evicted"
 PUSH_COMPLETED = "pushgate.push.completed"
-DETAIL_TYPES = (DEVICE_PRUNED, DEVICE_STALE, PUSH_COMPLETED)
+DETAIL_TYPES = (DEVICE_PRUNED, DEVICE_STALE, DEVICE_EVICTED, PUSH_COMPLETED)
 MAX_ENTRIES_PER_CALL = 10  # PutEvents' limit
 EVENT_BUS_ENV = "PUSHGATE_EVENT_BUS_NAME"
 NOT_PUBLISHED_METRIC = "EventsNotPublished"
@@ -60,6 +63,22 @@ def device_stale(app_id: str, device_type: str, token_hash: str, user_id: str, l
             "last_seen_at": last_seen,
             "stale_before": stale_before,
             "expired_at": at,
+        },
+    )
+
+
+def device_evicted(app_id: str, device_type: str, token_hash: str, user_id: str, max_devices: int, kept_token_hash: str, at: int) -> Event:
+    return Event(
+        DEVICE_EVICTED,
+        {
+            "app_id": app_id,
+            "device_type": device_type,
+            "user_id": user_id,
+            "token_hash": token_hash,
+            "reason": "evicted",
+            "max_devices_per_user": max_devices,
+            "registered_token_hash": kept_token_hash,
+            "evicted_at": at,
         },
     )
 

@@ -46,6 +46,14 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
 
+class RateLimits(_Model):
+    """An app's own request rates (requests per second) where they differ from the deployment's
+    (docs/limits.md); None: the deployment's rate for that group."""
+
+    send: float | None = None
+    subscribe: float | None = None
+
+
 class App(_Model):
     app_id: str
     name: str
@@ -55,6 +63,8 @@ class App(_Model):
     user_token_keys: tuple[str, ...] = Field(default=(), repr=False)
     webpush_channel_id: str
     created_at: int
+    # Set only by `pushgate app limits` (repository.limits), never written with the app's other fields.
+    rate_limits: RateLimits = Field(default_factory=RateLimits, exclude=True)
 
 
 class Channel(_Model):

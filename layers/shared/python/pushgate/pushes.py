@@ -182,6 +182,8 @@ class Push(BaseModel):
     payload: str = Field(repr=False)
     cancelled: bool = False
     skip_online: bool = False  # fan-out leaves out the devices of users online on the WebSocket
+    # False for the stale sweep's expiry warning: its delivery must not keep the device alive.
+    counts_as_seen: bool = True
     fanout_pending: int = 0
     targeted: int = 0
     sent: int = 0

@@ -1,5 +1,8 @@
 """What the WebSocket route functions share (docs/api.md §1): parse the message, run one command,
-and reply to the requesting connection through the route response (never broadcast)."""
+and reply to the requesting connection through the route response (never broadcast).
+
+Commands count against the app's "subscribe" rate (docs/limits.md) once the connection's user is
+known; $connect, $disconnect and $default (which reads nothing) are not counted."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from pushgate.errors import MalformedBody
 from pushgate.http.envelopes import websocket_error, websocket_error_reason
 from pushgate.http.request import parse_json
 from pushgate.observability import logger, metrics, tracer
+from pushgate.services.limits import SUBSCRIBE, counted_as
 
 MAX_MESSAGE_BYTES = 64 * 1024
 Command = Callable[[str, dict[str, Any]], dict[str, Any]]  # (connection id, message) -> reply
@@ -41,7 +45,8 @@ def command_entry(command: str, run: Command):  # noqa: ANN201 - returns the Lam
 
     def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         try:
-            return reply(run(event["requestContext"]["connectionId"], parse_message(event)))
+            with counted_as(SUBSCRIBE):
+                return reply(run(event["requestContext"]["connectionId"], parse_message(event)))
         except MalformedBody:
             return reply(websocket_error(None, "Invalid JSON"))
         except Exception as error:  # every failure becomes its documented error message, never a 5xx

@@ -14,11 +14,13 @@ from pushgate.config import Settings, settings
 from pushgate.credentials import Authenticator
 from pushgate.events import publisher_from_env
 from pushgate.models import ChannelType
+from pushgate.observability import app_metrics
 from pushgate.repository import Repository
 from pushgate.secret_store import SsmSecretStore
 from pushgate.services.apps import AppService
 from pushgate.services.channels import ChannelSubscriptionService
 from pushgate.services.connections import ConnectionService
+from pushgate.services.device_cap import DeviceCap
 from pushgate.services.limits import SEND, SUBSCRIBE, Rate, RateLimiter
 from pushgate.services.sessions import SessionService
 from pushgate.services.subscriptions import SubscriptionService
@@ -30,6 +32,7 @@ from pushgate.validation import EndpointPolicy
 
 if TYPE_CHECKING:
     from pushgate.services.delivery import DeliveryService
+    from pushgate.services.stale_sweep import StaleSweepService
 
 
 @dataclass(frozen=True)
@@ -51,10 +54,13 @@ class Services:
 
 
 def build_services(config: Settings, dynamodb_client: object) -> Services:
+    app_metrics.track(config.metrics_apps)  # every function builds these, so each knows the apps
     repository = Repository(dynamodb_client, config.table_name)
     limiter = rate_limiter(config, repository)
     authenticator = Authenticator(repository, on_admitted=limiter.admit)
-    subscriptions = SubscriptionService(repository, EndpointPolicy.from_setting(config.extra_push_hosts))
+    # The event bus's client is built only when a device is evicted (most invocations evict none).
+    device_cap = DeviceCap(repository, config.max_devices_per_user, events=publisher_from_env)
+    subscriptions = SubscriptionService(repository, EndpointPolicy.from_setting(config.extra_push_hosts), device_cap=device_cap)
     return Services(
         settings=config,
         repository=repository,
@@ -95,6 +101,17 @@ def push_service() -> PushService:
     """Functions that only read or cancel pushes have no queue to send to."""
     url = settings().fanout_queue_url
     return PushService(services().repository, _queue(url, "FANOUT_QUEUE_URL") if url else None)
+
+
+def stale_sweep_service(stale_after_days: int) -> StaleSweepService:
+    """The stale sweep as its function runs it: expiries announced on the bus and, with
+    StaleWarningPush, warning pushes made as POST /push makes them (docs/lifecycle.md). Imported
+    here: the API functions never load the sweep."""
+    from pushgate.services.stale_sweep import StaleSweepService, expiry_warning_sender
+
+    repository = services().repository
+    warn = expiry_warning_sender(repository, push_service()) if settings().stale_warning_push else None
+    return StaleSweepService(repository, stale_after_days, events=publisher_from_env(), warn=warn)
 
 
 @lru_cache(maxsize=1)

@@ -6,9 +6,9 @@ the same endpoint at once can never both win on stale reads.
 
 Each aggregate has its own module, which alone holds its keys, conditions and expressions: apps
 (with their keys, accounts and channels), sessions, devices (with their device-id pointers and
-delivery state), topics, connections, pushes, the stale-subscription index (`stale`) and a user's
-rows across aggregates (`users`); `base` holds what they share. `Repository` puts them together, so
-callers keep one object.
+delivery state), topics, connections, pushes, the stale-subscription index (`stale`), the
+per-user device cap (`device_cap`) and a user's rows across aggregates (`users`); `base` holds what
+they share. `Repository` puts them together, so callers keep one object.
 
 `ConditionFailed` and `subscribed_ms` are re-exported: import them from here."""
 
@@ -17,6 +17,7 @@ from __future__ import annotations
 from pushgate.repository.apps import AppsMixin
 from pushgate.repository.base import ConditionFailed
 from pushgate.repository.connections import ConnectionsMixin
+from pushgate.repository.device_cap import DeviceCapMixin
 from pushgate.repository.devices import DevicesMixin
 from pushgate.repository.exports import ExportsMixin
 from pushgate.repository.limits import LimitsMixin
@@ -29,5 +30,5 @@ from pushgate.repository.users import UsersMixin
 __all__ = ["ConditionFailed", "Repository", "subscribed_ms"]
 
 
-class Repository(AppsMixin, SessionsMixin, DevicesMixin, TopicsMixin, ConnectionsMixin, PushesMixin, StaleMixin, UsersMixin, ExportsMixin, LimitsMixin):
+class Repository(AppsMixin, SessionsMixin, DevicesMixin, TopicsMixin, ConnectionsMixin, PushesMixin, StaleMixin, UsersMixin, ExportsMixin, LimitsMixin, DeviceCapMixin):
     """Every aggregate's reads and writes on the one table; `Repository(client, table_name)`."""

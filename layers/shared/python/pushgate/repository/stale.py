@@ -143,3 +143,17 @@ class StaleMixin(RepositoryBase):
             {"#status": "status"},
             {":active": SubscriptionStatus.ACTIVE.value},
         )
+
+    def mark_expiry_warned(self, device: Device, seen: int) -> bool:
+        """Record that the device was warned that it is about to expire (StaleWarningPush), for the
+        last-seen time `seen`. False when it already was for that time (one warning per unseen
+        stretch: a registration or delivery since gives it a later `seen`, and a later warning), or
+        when it changed since it was read. No index write: the row's `expiry_warned_for` only."""
+        return self._review_write(
+            device.app_id,
+            device.token_hash,
+            "SET #warned = :seen",
+            "#status = :active AND #version = :version AND (attribute_not_exists(#warned) OR #warned <> :seen)",
+            {"#warned": "expiry_warned_for", "#status": "status", "#version": "version"},
+            {":seen": seen, ":active": SubscriptionStatus.ACTIVE.value, ":version": device.version},
+        )

@@ -57,7 +57,7 @@ class ConnectionService:
         connection, app = self.app_of(connection_id)
         if connection.user_id is None:
             raise Unauthenticated()
-        return Caller(app=app, user_id=connection.user_id)
+        return Caller(app=self._authenticator.admit(app), user_id=connection.user_id)
 
     def disconnect(self, connection_id: str) -> None:
         self._repository.delete_connection(connection_id)

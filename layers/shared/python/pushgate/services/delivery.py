@@ -31,7 +31,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from pushgate.delivery.outcomes import ALARMING, DeliveryOutcome, OutcomeKind
 from pushgate.events import EventPublisher, PushCompletion, device_pruned
 from pushgate.models import SubscriptionStatus
-from pushgate.observability import logger, metrics, metrics_lock
+from pushgate.observability import app_metrics, logger, metrics, metrics_lock
 from pushgate.pushes import DeliveryMessage, DeliveryTarget, Push, batch_id, failed_reason
 from pushgate.queues import MAX_DELAY_SECONDS, Queue
 from pushgate.repository import Repository
@@ -41,6 +41,9 @@ MAX_ATTEMPTS = 5
 BACKOFF_BASE_SECONDS = 10
 SUCCESS_STAMP_WINDOW_SECONDS = 7 * 86_400  # the stale sweep's rule is counted in months (docs/lifecycle.md)
 BOOKKEEPING_THREADS = 10  # botocore's default connection pool holds ten connections per client
+# Per app (observability.AppMetrics, with a provider dimension): what became of a batch's
+# deliveries, as the push record counts them, and how many were queued to be tried again.
+APP_DELIVERY_METRICS = {"sent": "DeliveriesSent", "failed": "DeliveriesFailed", "pruned": "DeliveriesPruned", "retried": "DeliveriesRetried"}
 
 T = TypeVar("T")
 
@@ -78,6 +81,7 @@ class DeliveryService:
         events: EventPublisher | None = None,
     ) -> None:
         self._metric_prefix = metric_prefix  # WebPush, Fcm or Apns: one set of outcome metrics per provider
+        self._provider = metric_prefix.lower()  # the per-app metrics' provider dimension: webpush, fcm or apns
         self._repository = repository
         self._delivery = delivery_queue
         self._dead_letters = dead_letter_queue
@@ -113,18 +117,19 @@ class DeliveryService:
         elif push.time_to_live > 0 and push.remaining_ttl(now) == 0:
             counts["failed"] += len(message.devices)  # expired while queued; the push service would drop it anyway
             counts[failed_reason("expired")] += len(message.devices)
+            self._count_for_app(message.app_id, Counter(failed=len(message.devices)))
         else:
             outcomes = self._transport.send(push, message.devices, push.remaining_ttl(now))
             # Retries count from the answers, not from before the send: a slow answer must not
             # eat into a 429's Retry-After.
-            counts.update(self._apply(message, outcomes, self._clock()))
+            counts.update(self._apply(message, outcomes, self._clock(), stamps=push.counts_as_seen))
             # Raising now would hand the batch back to SQS and send it again (pushgate.settled_writes).
             write_settled("add_push_counts", self._completion.add_counts, push.push_id, dict(counts))
             return counts
         self._completion.add_counts(push.push_id, dict(counts))
         return counts
 
-    def _apply(self, message: DeliveryMessage, outcomes: list[DeliveryOutcome], answered_at: float) -> Counter[str]:
+    def _apply(self, message: DeliveryMessage, outcomes: list[DeliveryOutcome], answered_at: float, stamps: bool = True) -> Counter[str]:
         now = int(answered_at)
         counts: Counter[str] = Counter()
         retry_at: defaultdict[int, list[DeliveryTarget]] = defaultdict(list)
@@ -137,7 +142,7 @@ class DeliveryService:
             kind = outcome.kind
             if kind is OutcomeKind.SENT:
                 counts["sent"] += 1
-                if target.last_success_at is None or now - target.last_success_at >= self._stamp_window:
+                if stamps and (target.last_success_at is None or now - target.last_success_at >= self._stamp_window):
                     writes.append((self._repository.record_delivery_success, (message.app_id, target.token_hash, now, target.topic)))
                 continue
             if kind is OutcomeKind.GONE:
@@ -163,6 +168,7 @@ class DeliveryService:
         counts["failed"] += len(prunes_for_gone) - pruned
         counts[failed_reason("not_pruned")] += len(prunes_for_gone) - pruned
         self._requeue(message, retry_at)
+        self._count_for_app(message.app_id, counts, retried=sum(len(targets) for targets in retry_at.values()))
         for reason, targets in dead.items():
             # A batch id of its own, so that a redrive is not taken for the message already done.
             update = {"devices": targets, "dead_letter_reason": reason, "batch_id": f"{message.batch_id}.{reason}{message.attempt}"}
@@ -179,6 +185,14 @@ class DeliveryService:
                 metrics.add_metric(name=f"{self._metric_prefix}_{kind.value}", unit=MetricUnit.Count, value=count)
             if alarming:
                 metrics.add_metric(name="PushServiceConfigurationAlarm", unit=MetricUnit.Count, value=alarming)
+
+    def _count_for_app(self, app_id: str, counts: Counter[str], retried: int = 0) -> None:
+        """The batch's outcomes under the app's dimension. Counted from the push record's counts,
+        not from the answers: whether a 404/410 pruned is known only once the prune is written (a
+        re-subscribe with new keys keeps the row, and the delivery counts failed)."""
+        outcomes = {"sent": counts["sent"], "failed": counts["failed"], "pruned": counts["pruned"], "retried": retried}
+        for outcome, count in outcomes.items():
+            app_metrics.add(app_id, APP_DELIVERY_METRICS[outcome], count, provider=self._provider)
 
     def _write_all(self, writes: list[tuple[Callable[..., Any], tuple[Any, ...]]]) -> list[Any]:
         """Run the batch's per-device writes BOOKKEEPING_THREADS at a time: one after the other,

@@ -9,12 +9,14 @@ from typing import Any
 
 from pushgate.errors import NotFound
 from pushgate.models import App
+from pushgate.observability import app_metrics
 from pushgate.pushes import PUSH_ID_LENGTH, FanoutMessage, Push, parse_push_request
 from pushgate.queues import Queue
 from pushgate.repository import Repository
 
 # Push records outlive their longest possible delivery by a week, then TTL removes them.
 RECORD_RETENTION_SECONDS = 7 * 86_400
+CREATED_METRIC = "PushesCreated"  # per app (observability.AppMetrics): pushes accepted and queued
 
 
 def new_push_id() -> str:
@@ -27,8 +29,9 @@ class PushService:
         self._fanout = fanout_queue
         self._clock = clock
 
-    def create(self, app: App, body: dict[str, Any]) -> str:
-        """Checks everything (payload size included) before anything is queued."""
+    def create(self, app: App, body: dict[str, Any], counts_as_seen: bool = True) -> str:
+        """Checks everything (payload size included) before anything is queued. A push that does
+        not `count_as_seen` (the expiry warning) leaves the devices' last-seen stamps alone."""
         if self._fanout is None:
             raise RuntimeError("this function has no fan-out queue to send to")
         request = parse_push_request(body)
@@ -43,11 +46,13 @@ class PushService:
             urgency=request.urgency,
             collapse_key=request.collapse_key,
             skip_online=request.skip_online,
+            counts_as_seen=counts_as_seen,
             payload=request.payload(push_id),
             fanout_pending=len(request.targets),
         )
         self._repository.create_push(push, expires_at=now + request.time_to_live + RECORD_RETENTION_SECONDS)
         self._fanout.send([FanoutMessage(push_id=push_id, app_id=app.app_id, target=target) for target in request.targets])
+        app_metrics.add(app.app_id, CREATED_METRIC)
         return push_id
 
     def get(self, app: App, push_id: str) -> Push:

@@ -10,6 +10,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from pushgate.errors import (
     ConcurrentUpdate,
@@ -24,6 +25,7 @@ from pushgate.errors import (
 )
 from pushgate.identifiers import token_hash
 from pushgate.models import Caller, Device, DeviceType, SubscriptionStatus, WebPushKeys
+from pushgate.observability import app_metrics
 from pushgate.repository import ConditionFailed, Repository
 from pushgate.validation import (
     MAX_ENDPOINT_LENGTH,
@@ -33,7 +35,14 @@ from pushgate.validation import (
     check_p256dh,
 )
 
+if TYPE_CHECKING:
+    from pushgate.services.device_cap import DeviceCap
+
 MAX_ATTEMPTS = 5
+# Per app (observability.AppMetrics): subscriptions newly active for a user, whichever surface,
+# and the ones a user or the app removed (unsubscribed, replaced by a new token, erased).
+CREATED_METRIC = "SubscriptionsCreated"
+REMOVED_METRIC = "SubscriptionsRemoved"
 MAX_NATIVE_TOKEN_LENGTH = 4096
 MAX_DEVICE_ID_LENGTH = 256
 _NATIVE_TOKEN = re.compile(r"^[\x21-\x7e]+\Z")  # \Z: "$" also matches before a final newline
@@ -126,15 +135,18 @@ def device_pointer_hash(user_id: str, device_type: DeviceType, device_id: str) -
 
 
 class SubscriptionService:
-    def __init__(self, repository: Repository, policy: EndpointPolicy, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, repository: Repository, policy: EndpointPolicy, clock: Callable[[], float] = time.time,
+                 device_cap: DeviceCap | None = None) -> None:
         self._repository = repository
         self.policy = policy
         self._clock = clock
+        self._device_cap = device_cap  # None: no cap (tests of other things)
 
     # -- registering ---------------------------------------------------------------------------
 
-    def register(self, caller: Caller, registration: Registration) -> Registered:
-        """Create, reactivate, refresh or (same browser only) move the subscription."""
+    def register(self, caller: Caller, registration: Registration, enforce_cap: bool = True) -> Registered:
+        """Create, reactivate, refresh or (same browser only) move the subscription; a device newly
+        active for the caller may evict their oldest over the cap (services.device_cap)."""
         app_id, key = caller.app.app_id, token_hash(registration.token)
         for _ in range(MAX_ATTEMPTS):
             current = self._repository.get_device(app_id, key)
@@ -165,8 +177,16 @@ class SubscriptionService:
                 continue  # someone changed it between our read and write: decide again on fresh state
             if current is not None and (current.keys != device.keys or current.type != device.type):
                 self._repository.refresh_topic_edges(device)
+            if enforce_cap and not held_by_caller:
+                self._enforce_cap(device)
+            if not held_by_caller:
+                app_metrics.add(app_id, CREATED_METRIC)
             return Registered(device, created=not held_by_caller)
         raise ConcurrentUpdate()
+
+    def _enforce_cap(self, device: Device, gone: tuple[str, ...] = ()) -> None:
+        if self._device_cap is not None:
+            self._device_cap.enforce(device, gone)
 
     @staticmethod
     def _default_channel(caller: Caller, registration: Registration) -> str | None:
@@ -182,17 +202,23 @@ class SubscriptionService:
         """docs/api.md §3: one record per (user, type, deviceId); re-subscribing replaces its token."""
         assert registration.device_id is not None
         pointer = device_pointer_hash(caller.user_id, registration.type, registration.device_id)
+        newly_active = False  # over every attempt: a retry finds the device already the caller's
         for _ in range(MAX_ATTEMPTS):
             previous = self._repository.get_device_pointer(caller.app.app_id, pointer)
-            device = self.register(caller, registration).device
+            # The cap is counted once the deviceId's old token is gone: a new token replaces it.
+            registered = self.register(caller, registration, enforce_cap=False)
+            device, newly_active = registered.device, newly_active or registered.created
             if previous == device.token_hash:
+                if newly_active:
+                    self._enforce_cap(device)
                 return device
             try:
                 self._repository.set_device_pointer(caller.app.app_id, pointer, device.token_hash, expected=previous)
             except ConditionFailed:
                 continue  # a concurrent subscribe of the same deviceId moved the pointer: go again
-            if previous is not None:
-                self._deactivate(caller, previous, only_device_id=registration.device_id)
+            replaced = previous is not None and self._deactivate(caller, previous, only_device_id=registration.device_id)
+            if newly_active:
+                self._enforce_cap(device, gone=(previous,) if replaced else ())
             return device
         raise ConcurrentUpdate()
 
@@ -209,6 +235,7 @@ class SubscriptionService:
                 return False  # the old token now serves another deviceId: leave it
         if not self._repository.set_device_status(app_id, key, caller.user_id, status, int(self._clock())):
             return False
+        app_metrics.add(app_id, REMOVED_METRIC)
         for topic in self._repository.device_topics(app_id, key):
             self._repository.remove_topic(app_id, key, topic)
         return True

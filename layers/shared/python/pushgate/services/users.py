@@ -18,9 +18,10 @@ from dataclasses import dataclass
 
 from pushgate.errors import InvalidCursor
 from pushgate.models import App, Caller, Device, DeviceType
+from pushgate.observability import app_metrics
 from pushgate.pagination import decode_cursor, encode_cursor
 from pushgate.repository import Repository
-from pushgate.services.subscriptions import device_pointer_hash
+from pushgate.services.subscriptions import REMOVED_METRIC, device_pointer_hash
 from pushgate.validation import check_user_id
 
 SUBSCRIPTIONS_PAGE_SIZE = 100  # each listed device costs one more Query (its topics)
@@ -91,6 +92,8 @@ class UserService:
         the device row in place, so the next call finds it and finishes."""
         if not self._repository.retire_user_device(app_id, device.token_hash, user, int(self._clock())):
             return  # gone already, or now another user's: not ours to erase
+        if device.active:  # as read before the retirement: a call that goes on after a cut counts it once
+            app_metrics.add(app_id, REMOVED_METRIC)
         for topic in self._repository.device_topics(app_id, device.token_hash):
             removed["topics"] += self._repository.remove_topic(app_id, device.token_hash, topic)
         if device.device_id is not None:

@@ -125,7 +125,7 @@ class InMemoryRepository:
             return False
         edges[topic] = {"PK": keys.device_pk(device.app_id, device.token_hash), "SK": keys.topic_sk(topic),
                         "GSI1PK": keys.topic_gsi_pk(device.app_id, topic), "GSI1SK": keys.device_gsi_sk(device.token_hash),
-                        "topic": topic, "token": device.token, "type": device.type.value,
+                        "topic": topic, "token": device.token, "type": device.type.value, "user_id": device.user_id,
                         "keys": device.keys.model_dump() if device.keys else None, "channel_id": device.channel_id,
                         "created_at": int(now), "subscribed_at_ms": int(now * 1000)}
         self.topic_counts[(device.app_id, topic)] += 1
@@ -150,7 +150,7 @@ class InMemoryRepository:
 
     def refresh_topic_edges(self, device: Device) -> None:
         for edge in self.edges[(device.app_id, device.token_hash)].values():
-            edge.update(token=device.token, type=device.type.value, keys=device.keys.model_dump() if device.keys else None)
+            edge.update(token=device.token, type=device.type.value, keys=device.keys.model_dump() if device.keys else None, user_id=device.user_id)
 
     def list_topics(self, app_id: str) -> list[tuple[str, int]]:
         return sorted((topic, count) for (a, topic), count in self.topic_counts.items() if a == app_id)

@@ -68,6 +68,16 @@ def test_same_browser_moves_to_the_new_user(setup) -> None:  # noqa: ANN001
     assert repo.get_device(app.app_id, owner.token_hash).user_id == "bob"
 
 
+def test_a_browser_that_moves_takes_its_topic_edges_to_the_new_user(setup) -> None:  # noqa: ANN001
+    """Fan-out reads the edges, not the device: skip_online must see the new owner there."""
+    repo, clock, service, app = setup
+    keys = browser_keys()
+    owner = service.subscribe_web(Caller(app=app, user_id="alice"), subscription(keys=keys))
+    repo.add_topic(owner, "news", clock())
+    service.subscribe_web(Caller(app=app, user_id="bob"), subscription(keys=keys))
+    assert [edge["user_id"] for edge in repo.edges[(app.app_id, owner.token_hash)].values()] == ["bob"]
+
+
 def test_a_removed_subscription_of_another_user_can_be_taken(setup) -> None:  # noqa: ANN001
     _, _, service, app = setup
     alice = Caller(app=app, user_id="alice")

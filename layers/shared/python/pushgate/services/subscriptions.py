@@ -175,7 +175,8 @@ class SubscriptionService:
                 self._repository.save_device(device, expected_version=current.version if current else None)
             except ConditionFailed:
                 continue  # someone changed it between our read and write: decide again on fresh state
-            if current is not None and (current.keys != device.keys or current.type != device.type):
+            # Fan-out reads the edges instead of the device: they carry its keys, and its user for skip_online.
+            if current is not None and (current.keys != device.keys or current.type != device.type or current.user_id != device.user_id):
                 self._repository.refresh_topic_edges(device)
             if enforce_cap and not held_by_caller:
                 self._enforce_cap(device)

@@ -23,6 +23,7 @@ SHUTDOWN_POLL_SECONDS = 0.1  # how often the servers check for a stop request (s
 PARAMETER_VARIABLES = {
     "PUSHGATE_SEND_RATE_PER_SECOND": "SendRatePerSecond",
     "PUSHGATE_SUBSCRIBE_RATE_PER_SECOND": "SubscribeRatePerSecond",
+    "PUSHGATE_MAX_DEVICES_PER_USER": "MaxDevicesPerUser",
 }
 
 

@@ -41,8 +41,7 @@ def test_the_limiter_uses_the_apps_own_rate(cli, stack, created_app) -> None:  #
     cli("app", "limits", "--app", app_id, "--send", "7")
     app = stack.services.repository.get_app(app_id)
     assert stack.services.limiter.rate_for(app, SEND).burst == 14
-    deployment = stack.services.settings.subscribe_rate_per_second
-    assert stack.services.limiter.rate_for(app, SUBSCRIBE).per_second == deployment  # no own rate: the deployment's
+    assert stack.services.limiter.rate_for(app, SUBSCRIBE) is None  # no own rate, and the CLI names no deployment rate
 
 
 def test_the_text_form_says_what_applies(cli, created_app) -> None:  # noqa: ANN001

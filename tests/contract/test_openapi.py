@@ -625,7 +625,10 @@ def _apply_fault(fault: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setattr(services().subscriptions, "register", busy)
     elif fault == "limited":
         from pushgate.repository.limits import BucketDecision
+        from pushgate.services.limits import Rate
 
+        # Whatever rates the test environment sets, this request meets an empty bucket.
+        monkeypatch.setattr(services().limiter, "rate_for", lambda app, group: Rate(1, 1))
         monkeypatch.setattr(services().repository, "take_token", lambda *args: BucketDecision(False, 1500))
     elif fault == "crash":
         def crash(*args: Any, **kwargs: Any) -> None:  # noqa: ANN401

@@ -16,14 +16,7 @@ from pushgate.config import Settings
 from pushgate.http import envelopes
 from pushgate.models import App, RateLimits
 from pushgate.services.limits import SEND, SUBSCRIBE, Rate, RateLimiter, counted_as
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.fakes import FakeClock
 
 
 @pytest.fixture
@@ -205,8 +198,8 @@ def test_own_rates_are_stored_on_the_app_record_and_read_with_it(pushgate, demo_
 
 
 def test_the_deployments_rates_come_from_the_environment() -> None:
-    defaults = Settings.from_env({"TABLE_NAME": "t"})
-    assert (defaults.send_rate_per_second, defaults.subscribe_rate_per_second) == (100, 50)
+    unset = Settings.from_env({"TABLE_NAME": "t"})  # outside a deployment: template.yaml sets both
+    assert (unset.send_rate_per_second, unset.subscribe_rate_per_second) == (0, 0)
     tuned = Settings.from_env({"TABLE_NAME": "t", "PUSHGATE_SEND_RATE_PER_SECOND": "0", "PUSHGATE_SUBSCRIBE_RATE_PER_SECOND": "7.5"})
     assert (tuned.send_rate_per_second, tuned.subscribe_rate_per_second) == (0, 7.5)
     with pytest.raises(ValueError):

@@ -11,9 +11,9 @@ def _flag(value: str | None) -> bool:
     return (value or "").strip().lower() in {"1", "true", "yes", "on"}
 
 
-def _rate(value: str | None, default: float) -> float:
-    """Requests per second; 0 turns the limit off (docs/limits.md)."""
-    rate = float(value) if value and value.strip() else default
+def _rate(value: str | None) -> float:
+    """Requests per second; 0 (or unset) is no limit (docs/limits.md)."""
+    rate = float(value) if value and value.strip() else 0.0
     if not 0 <= rate <= 1000:
         raise ValueError(f"a request rate is 0 (off) to 1000 per second, not {value!r}")
     return rate
@@ -53,10 +53,11 @@ class Settings:
     success_stamp_seconds: int = 604_800  # a week: services/delivery.SUCCESS_STAMP_WINDOW_SECONDS
     max_devices_per_user: int = 20  # services/device_cap; an app's own cap on its record wins
     stale_warning_push: bool = False  # the stale sweep warns devices a week before they expire
-    # Per-app request rates (docs/limits.md; template.yaml's SendRatePerSecond and
-    # SubscribeRatePerSecond); 0 is no limit.
-    send_rate_per_second: float = 100.0
-    subscribe_rate_per_second: float = 50.0
+    # Per-app request rates (docs/limits.md); 0 is no limit. template.yaml gives every function
+    # SendRatePerSecond and SubscribeRatePerSecond (100 and 50 by default), so only code run
+    # outside a deployment (the CLI, tests of other things) goes unlimited.
+    send_rate_per_second: float = 0.0
+    subscribe_rate_per_second: float = 0.0
     # The apps whose metrics get an `app` dimension value of their own; all others share
     # app=other (pushgate.observability.AppMetrics, template.yaml's MetricsApps).
     metrics_apps: tuple[str, ...] = field(default_factory=tuple)
@@ -82,8 +83,8 @@ class Settings:
             success_stamp_seconds=int(env.get("PUSHGATE_SUCCESS_STAMP_SECONDS") or 604_800),
             max_devices_per_user=_device_cap(env.get("PUSHGATE_MAX_DEVICES_PER_USER"), 20),
             stale_warning_push=_flag(env.get("PUSHGATE_STALE_WARNING_PUSH")),
-            send_rate_per_second=_rate(env.get("PUSHGATE_SEND_RATE_PER_SECOND"), 100.0),
-            subscribe_rate_per_second=_rate(env.get("PUSHGATE_SUBSCRIBE_RATE_PER_SECOND"), 50.0),
+            send_rate_per_second=_rate(env.get("PUSHGATE_SEND_RATE_PER_SECOND")),
+            subscribe_rate_per_second=_rate(env.get("PUSHGATE_SUBSCRIBE_RATE_PER_SECOND")),
             metrics_apps=_app_list(env.get("PUSHGATE_METRICS_APPS")),
         )
 

@@ -1,7 +1,8 @@
 """Per-app request rates (docs/limits.md): one token bucket per (app, API group).
 
-Groups: "send" (docs/api.md §4) and "subscribe" (§1, §2, §3, §5). A refused request raises
-`RateLimited`, which each surface's envelope words its own way. The limiter fails open: when its own
+Groups: "send" (docs/api.md §4, and §0's POST /sessions) and "subscribe" (§1, §2, §3, §5). A
+refused request raises `RateLimited` (and counts in the metric RequestsRateLimited), which each
+surface's envelope words its own way. The limiter fails open: when its own
 DynamoDB call fails the request goes through (logged, and counted as RateLimiterFailed), because a
 limiter outage must not become an API outage.
 
@@ -103,4 +104,6 @@ class RateLimiter:
                 metrics.add_metric(name="RateLimiterFailed", unit=MetricUnit.Count, value=1)
             return
         if not decision.allowed:
+            with metrics_lock:
+                metrics.add_metric(name="RequestsRateLimited", unit=MetricUnit.Count, value=1)
             raise RateLimited(group, max(1, math.ceil(decision.retry_after_ms / 1000)))

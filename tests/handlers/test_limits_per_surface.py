@@ -15,6 +15,7 @@ from botocore.exceptions import ClientError
 
 from pushgate.models import RateLimits
 from tests.events import http_request, ws_event
+from tests.fakes import FakeClock
 from tests.keys import browser_keys
 from tests.surfaces import Surfaces, Tenant, web_subscription
 
@@ -22,21 +23,13 @@ SEND_BURST, SUBSCRIBE_BURST = 2, 3
 ENDPOINT = "https://fcm.googleapis.com/fcm/send/limits-test"
 
 
-class FrozenClock:
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
 
 
 @pytest.fixture
-def clock() -> FrozenClock:
-    return FrozenClock()
-
-
-@pytest.fixture
-def pushgate(aws, monkeypatch: pytest.MonkeyPatch, clock: FrozenClock):  # noqa: ANN001, ANN201 - replaces tests/conftest.py's
+def pushgate(aws, monkeypatch: pytest.MonkeyPatch, clock: FakeClock):  # noqa: ANN001, ANN201 - replaces tests/conftest.py's
     """The wired services with the low rates, their limiter on the frozen clock."""
     from pushgate import config, wiring
 

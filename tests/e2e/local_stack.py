@@ -11,10 +11,18 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from pushgate.validation import b64url_encode
-from pushgate_local.process import LOOPBACK_PUSH_HOST, REPO, LocalStackProcess, StackFailed, stack_environment
+from pushgate_local.process import (
+    LOOPBACK_PUSH_HOST,
+    REPO,
+    START_TIMEOUT_SECONDS,
+    STOP_TIMEOUT_SECONDS,
+    LocalStackProcess,
+    StackFailed,
+    stack_environment,
+)
 
-__all__ = ["LOOPBACK_PUSH_HOST", "REPO", "LocalStackProcess", "StackFailed", "stack_environment", "BrowserSubscription",
-           "new_browser_keys", "new_subscription"]
+__all__ = ["LOOPBACK_PUSH_HOST", "REPO", "START_TIMEOUT_SECONDS", "STOP_TIMEOUT_SECONDS", "LocalStackProcess", "StackFailed",
+           "stack_environment", "BrowserSubscription", "new_browser_keys", "new_subscription"]
 
 
 # -- a browser's push subscription -------------------------------------------------------------

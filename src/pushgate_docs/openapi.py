@@ -54,7 +54,7 @@ def check_routes(routes: list[Route]) -> None:
     if undocumented:
         problems.append(
             "HttpApi routes in template.yaml without documentation; describe them in src/pushgate_docs/operations.py "
-            "(and their models in models.py, their errors in catalog.py):\n  " + "\n  ".join(undocumented)
+            "(and their models in the models package, their errors in catalog.py):\n  " + "\n  ".join(undocumented)
         )
     if stale:
         problems.append("documented in src/pushgate_docs/operations.py but not routed in template.yaml:\n  " + "\n  ".join(stale))

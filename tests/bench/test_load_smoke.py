@@ -23,7 +23,9 @@ SUBSCRIBERS = 20
 def test_a_tiny_load_run_completes_with_every_figure_and_no_error(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "src"), str(REPO / "layers/shared/python")])}
     result = subprocess.run(
-        [sys.executable, "-m", "bench.load.run", "--duration", "3", "--rate", "8", "--identities", "4",
+        # 8 s, not less: on a loaded machine locust's users may all be running only seconds after
+        # the start, and the stats are reset then; a shorter run left surfaces with no row at all.
+        [sys.executable, "-m", "bench.load.run", "--duration", "8", "--rate", "8", "--identities", "4",
          "--subscribers", str(SUBSCRIBERS), "--work-dir", str(tmp_path)],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=SMOKE_TIMEOUT_SECONDS, check=False,
     )

@@ -252,13 +252,13 @@ def main() -> None:
         config.settings.cache_clear()
         core = wiring.services()
         created = core.apps(boto3.client("ssm")).create_app("bench")
-        caller = Caller(app=created.app, user_id="bench-user")
         p256dh, auth = browser_keys()
         print(f"subscribing {args.devices} browsers to the topic (set-up, not measured)...", flush=True)
         subscribed: list[tuple[str, list[str]]] = []  # (token hash, topics)
         for i in range(args.devices):
             endpoint = f"https://fcm.googleapis.com/wp/bench-{i:07d}"
             topics = ["everyone", "evens"] if i % 2 == 0 else ["everyone"]
+            caller = Caller(app=created.app, user_id=f"bench-user-{i}")  # a browser each: no cap on devices per user reached
             core.subscriptions.subscribe_web(caller, WebSubscription.parse(core.subscriptions.policy, endpoint, p256dh, auth))
             core.topics.subscribe(created.app, endpoint, topics)
             subscribed.append((token_hash(endpoint), topics))

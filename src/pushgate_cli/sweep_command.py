@@ -17,7 +17,7 @@ def sweep_now(stack: Stack, stale_after_days: int | None = None, clock: Callable
     days = stale_after_days or stack.stale_after_days
     if days is None:
         raise CliError(f"{stack.description} does not say its StaleAfterDays: pass --stale-after-days DAYS")
-    report = StaleSweepService(stack.services.repository, days, clock).sweep()
+    report = StaleSweepService(stack.services.repository, days, clock, events=stack.events).sweep()
     data = {"stale_after_days": days, **report.as_dict()}
     cut = datetime.fromtimestamp(report.stale_before, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     lines = [

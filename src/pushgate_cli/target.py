@@ -16,6 +16,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError, NoCredentialsError, NoRegionError
 
 from pushgate.config import Settings
+from pushgate.events import EventPublisher
 from pushgate.secret_store import SsmSecretStore
 from pushgate.services.apps import AppService  # noqa: TC001 - a dataclass field type
 from pushgate.services.provider_channels import ProviderChannelService
@@ -40,10 +41,12 @@ class Stack:
     secrets: SsmSecretStore
     channels: ProviderChannelService  # an app's fcm and apns channels
     stale_after_days: int | None = None  # the stack's StaleAfterDays (`pushgate sweep --now`), if it says
+    events: EventPublisher | None = None  # the stack's event bus, where the sweep announces what it expires
 
 
 def stack_from_clients(
-    description: str, dynamodb: Any, ssm: Any, table_name: str, ssm_prefix: str, stale_after_days: int | None = None
+    description: str, dynamodb: Any, ssm: Any, table_name: str, ssm_prefix: str, stale_after_days: int | None = None,
+    events: EventPublisher | None = None,
 ) -> Stack:
     """The services on the given table and SSM prefix, through the given clients."""
     settings = Settings(table_name=table_name, ssm_prefix=ssm_prefix)
@@ -51,7 +54,7 @@ def stack_from_clients(
     # The stack's own SSM endpoint, not a default client's.
     secrets = SsmSecretStore(ssm)
     channels = ProviderChannelService(services.repository, secrets, settings.ssm_prefix)
-    return Stack(description, services, services.apps(ssm), secrets, channels, stale_after_days)
+    return Stack(description, services, services.apps(ssm), secrets, channels, stale_after_days, events)
 
 
 def connect(stack_name: str | None = None, region: str | None = None, local_url: str | None = None) -> Stack:
@@ -75,10 +78,11 @@ def local_stack(base_url: str) -> Stack:
     def client(service: str) -> Any:
         return session.client(service, endpoint_url=info["aws_endpoint_url"], config=LOCAL_CLIENT_CONFIG)
 
-    stale_after_days = info.get("stale_after_days")
+    stale_after_days, bus_name = info.get("stale_after_days"), info.get("event_bus_name")
     return stack_from_clients(
         f"the local stack at {base_url}", client("dynamodb"), client("ssm"), info["table_name"], info["ssm_prefix"],
         stale_after_days if isinstance(stale_after_days, int) else None,
+        EventPublisher(client("events"), bus_name) if isinstance(bus_name, str) and bus_name else None,
     )
 
 
@@ -133,6 +137,7 @@ def deployed_stack(name: str, region: str | None = None) -> Stack:
     return stack_from_clients(
         f"stack {name} in {session.region_name}", dynamodb, ssm, outputs["TableName"], outputs["SsmPrefix"],
         int(stale_after_days) if stale_after_days and stale_after_days.isdigit() else None,
+        EventPublisher(session.client("events"), outputs["EventBusName"]) if outputs.get("EventBusName") else None,
     )
 
 

@@ -166,6 +166,8 @@ class LocalStack:
             "ws_url": self._ws_gateway.url if self._ws_gateway is not None else f"ws://{HOST}:{self._ws_port}",
             # What `pushgate sweep --now` applies, as the scheduled sweep function does.
             **({"stale_after_days": int(self.context.parameters["StaleAfterDays"])} if "StaleAfterDays" in self.context.parameters else {}),
+            # Where `pushgate sweep --now` announces what it expires, as the scheduled function does.
+            **({"event_bus_name": self.context.ref("PushgateEvents")} if "PushgateEvents" in self.context.template.get("Resources", {}) else {}),
         }
 
     def stop(self) -> None:

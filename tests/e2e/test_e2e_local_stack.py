@@ -42,6 +42,7 @@ def test_discovery_describes_the_running_stack(local_stack: LocalStackProcess) -
         "fake_fcm_url": f"https://127.0.0.1:{env['PUSHGATE_FAKE_FCM_PORT']}",
         "fake_apns_url": f"https://127.0.0.1:{env['PUSHGATE_FAKE_APNS_PORT']}",
         "stale_after_days": 270,  # template.yaml's StaleAfterDays default, what `pushgate sweep --now` applies
+        "event_bus_name": "pushgate-local-PushgateEvents",  # where it announces what it expires
     }
     # The endpoint really holds the table and the demo app's keys under the prefix.
     table = local_stack.aws_client("dynamodb").describe_table(TableName=discovery["table_name"])["Table"]

@@ -45,6 +45,10 @@ def test_sweep_now_expires_an_old_subscription_and_keeps_a_fresh_one(local_stack
     assert result["expired"] >= 1
 
     assert core.repository.get_device(app.app_id, token_hash(old.endpoint)).status is SubscriptionStatus.EXPIRED
+    # Announced on the stack's bus, as the scheduled function announces it (docs/events.md).
+    events = requests.get(f"{local_stack.http_url}/_pushgate/local/events", params={"detail-type": "pushgate.device.stale"}, timeout=30).json()
+    stale = [event["detail"] for event in events["events"] if event["detail"]["token_hash"] == token_hash(old.endpoint)]
+    assert [(detail["app_id"], detail["user_id"]) for detail in stale] == [(app.app_id, "sweep-old")]
     assert core.repository.get_device(app.app_id, token_hash(fresh.endpoint)).status is SubscriptionStatus.ACTIVE
     again = pushgate_cli(local_stack, "sweep", "--now")
     assert again["expired"] == 0  # what expired left the index; nothing else here is old

@@ -24,6 +24,7 @@ PARAMETER_VARIABLES = {
     "PUSHGATE_SEND_RATE_PER_SECOND": "SendRatePerSecond",
     "PUSHGATE_SUBSCRIBE_RATE_PER_SECOND": "SubscribeRatePerSecond",
     "PUSHGATE_MAX_DEVICES_PER_USER": "MaxDevicesPerUser",
+    "PUSHGATE_STALE_WARNING_PUSH": "StaleWarningPush",
 }
 
 

@@ -73,6 +73,18 @@ class DemoContext:
         return self.credentials["app_id"]
 
 
+def same_origin_loopback(request: HttpRequest) -> bool:
+    """A request to a loopback host from this stack's own pages or from a tool (curl, the CLI): not
+    from another site's page, nor through another host name (DNS rebinding)."""
+    host = request.header("host") or ""
+    if host.rpartition(":")[0] not in LOOPBACK_HOSTS and host not in LOOPBACK_HOSTS:
+        return False
+    origin = request.header("origin")
+    if origin is not None and origin != f"http://{host}":
+        return False
+    return (request.header("sec-fetch-site") or "same-origin") in ("same-origin", "none")
+
+
 def _json(status: int, body: Any) -> HttpResponse:
     return HttpResponse(status, [("content-type", "application/json"), ("cache-control", "no-store")], json.dumps(body).encode())
 
@@ -148,13 +160,7 @@ class DemoRoutes:
 
     @staticmethod
     def _same_origin(request: HttpRequest) -> bool:
-        host = request.header("host") or ""
-        if host.rpartition(":")[0] not in LOOPBACK_HOSTS and host not in LOOPBACK_HOSTS:
-            return False
-        origin = request.header("origin")
-        if origin is not None and origin != f"http://{host}":
-            return False
-        return (request.header("sec-fetch-site") or "same-origin") in ("same-origin", "none")
+        return same_origin_loopback(request)
 
     def _load_context(self) -> DemoContext:
         if self._context is None:

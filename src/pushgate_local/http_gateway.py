@@ -64,6 +64,8 @@ class HttpGateway:
         self._invoke = invoke
         self._discovery = discovery
         self._cors = cors
+        # Further local-only routes the stack adds once their parts exist (the schedules' run-now).
+        self.local_routes: list[Callable[[HttpRequest], HttpResponse | None]] = []
         # The local-only demo page and its API: sessions and pushes are requests to the routes here.
         self._demo = DemoRoutes(discovery, lambda request: self._respond(request, new_request_id())[0])
         # Bound now, so a busy port fails the start before anything else is set up.
@@ -110,6 +112,9 @@ class HttpGateway:
             return HttpResponse(200, [("content-type", "application/json")], body), f"GET {DISCOVERY_PATH}"
         if self._local_events is not None and (recorded := self._local_events.respond(request)) is not None:
             return recorded, f"{request.method} {request.raw_path}"
+        for local_route in self.local_routes:
+            if (answer := local_route(request)) is not None:
+                return answer, f"{request.method} {request.raw_path}"
         if (page := docs_response(request.method, request.raw_path)) is not None:
             return page, f"GET {request.raw_path}"
         if (demo := self._demo.respond(request)) is not None:

@@ -8,6 +8,7 @@ yet, so a template with one is refused at start rather than silently never run."
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 import threading
@@ -17,6 +18,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from pushgate_local.demo_routes import same_origin_loopback
+from pushgate_local.http_events import HttpRequest, HttpResponse, json_message
 from pushgate_local.intrinsics import StackContext
 from pushgate_local.lambda_runtime import Invocation
 from pushgate_local.template import UnsupportedTemplate, functions
@@ -24,6 +27,8 @@ from pushgate_local.template import UnsupportedTemplate, functions
 _RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
 _UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86_400}
 STOP_JOIN_SECONDS = 1.0
+# POST <this><FunctionLogicalId>: run that function's schedules now, once, and answer its result.
+RUN_NOW_PATH = "/_pushgate/local/schedules/"
 
 
 def rate_seconds(expression: str) -> int:
@@ -108,6 +113,28 @@ class Schedules:
             # As EventBridge would, the run is not repeated; the next period runs it again.
             print(f"[{source.function}] scheduled run ({source.name}) failed: {invocation.error}", file=sys.stderr)
         return invocation
+
+    def respond(self, request: HttpRequest) -> HttpResponse | None:
+        """POST /_pushgate/local/schedules/<function>: what its schedule does, now (a day's wait is
+        not what a developer trying StaleWarningPush wants); None for any other path."""
+        if not request.raw_path.startswith(RUN_NOW_PATH):
+            return None
+        if request.method != "POST":
+            return json_message(405, "Method Not Allowed")
+        if not same_origin_loopback(request):
+            return json_message(403, "the local schedules answer only this machine's tools and the stack's pages")
+        function = request.raw_path[len(RUN_NOW_PATH):]
+        sources = [source for source in self.sources if source.function == function]
+        if not sources:
+            return json_message(404, f"no enabled schedule runs {function!r}")
+        results = []
+        for source in sources:
+            invocation = self.run_once(source)
+            if invocation.failed:
+                return json_message(500, f"{function} failed: {(invocation.error or {}).get('errorType', 'error')}")
+            results.append({"schedule": source.name, "result": invocation.payload})
+        body = json.dumps({"function": function, "runs": results}).encode()
+        return HttpResponse(200, [("content-type", "application/json")], body)
 
     def _run(self, source: ScheduleEventSource) -> None:
         while not self._stopping.wait(source.period_seconds):

@@ -137,6 +137,7 @@ class LocalStack:
         sources = sqs_event_sources(self.template)
         self._event_sources = EventSources(sources, context, self._endpoint.client("sqs"), self._runtime.invoke)
         self.schedules = Schedules(schedule_event_sources(self.template), context, self._runtime.invoke)
+        self._gateway.local_routes.append(self.schedules.respond)
         return Started(demo, session_id, session.expires_at, restored, demo_channels)
 
     def serve(self) -> None:

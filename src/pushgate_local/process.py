@@ -140,10 +140,11 @@ def stack_environment(data_dir: Path, extra_push_hosts: str = LOOPBACK_PUSH_HOST
 
 
 @contextmanager
-def running_stack(base: Path, extra_push_hosts: str = LOOPBACK_PUSH_HOST) -> Iterator[LocalStackProcess]:
+def running_stack(base: Path, extra_push_hosts: str = LOOPBACK_PUSH_HOST, extra_env: dict[str, str] | None = None) -> Iterator[LocalStackProcess]:
     """A stack with its data and logs under `base`, allowed to send to `extra_push_hosts` (a
-    loopback push service), stopped on the way out."""
-    stack = LocalStackProcess(data_dir=base / "data", log_dir=base, env=stack_environment(base / "data", extra_push_hosts))
+    loopback push service), with `extra_env` on top (template parameters, say), stopped on the way out."""
+    env = stack_environment(base / "data", extra_push_hosts) | (extra_env or {})
+    stack = LocalStackProcess(data_dir=base / "data", log_dir=base, env=env)
     stack.start()
     try:
         yield stack

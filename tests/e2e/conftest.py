@@ -10,7 +10,15 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from tests.e2e.local_stack import LocalStackProcess, stack_environment
+from tests.e2e.push_service import LoopbackPushService, running_push_service
 from tests.e2e.log_hygiene import log_hygiene  # noqa: F401 - autouse: no secret the tests send may reach a stack's logs
+
+
+@pytest.fixture(scope="module")
+def push_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoopbackPushService]:
+    """The loopback Web Push service (web-push-testing), one per test module that asks for it."""
+    with running_push_service(tmp_path_factory.mktemp("push-service") / "push-service.log") as service:
+        yield service
 
 
 @pytest.fixture(scope="session")

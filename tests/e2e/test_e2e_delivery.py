@@ -24,7 +24,7 @@ import requests
 
 from pushgate_local.process import running_stack
 from tests.e2e.local_stack import LocalStackProcess
-from tests.e2e.push_service import LoopbackPushService, PushSubscription, _missing_push_service, running_push_service  # noqa: F401 - re-exported
+from tests.e2e.push_service import LoopbackPushService, PushSubscription
 
 pytestmark = pytest.mark.e2e
 
@@ -33,12 +33,6 @@ POLL_INTERVAL_SECONDS = 0.2
 
 
 # -- fixtures -------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def push_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoopbackPushService]:
-    with running_push_service(tmp_path_factory.mktemp("push-service") / "push-service.log") as service:
-        yield service
 
 
 @pytest.fixture(scope="module")

@@ -18,12 +18,11 @@ import pytest
 import requests
 
 from pushgate.identifiers import token_hash
+from pushgate_local.process import running_stack
 from tests.e2e.clients import open_ws, pushgate_cli, send
-from tests.e2e.local_stack import LocalStackProcess, stack_environment
+from tests.e2e.local_stack import LocalStackProcess
+from tests.e2e.push_service import LoopbackPushService, PushSubscription
 from tests.e2e.test_e2e_delivery import (
-    LoopbackPushService,
-    PushSubscription,
-    _missing_push_service,
     a_notification,
     counts,
     register_with_account_api,
@@ -41,29 +40,13 @@ SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "docs" / "events" / "
 
 
 @pytest.fixture(scope="module")
-def push_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoopbackPushService]:
-    reason = _missing_push_service()
-    if reason is not None:
-        pytest.skip(reason)
-    service = LoopbackPushService(tmp_path_factory.mktemp("cap-push-service") / "push-service.log")
-    service.start()
-    yield service
-    service.stop()
-
-
-@pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory, push_service: LoopbackPushService) -> Iterator[LocalStackProcess]:
     """A stack of its own, as `make run` starts it, allowed to send to the loopback push service;
     its demo app capped at CAP devices per user."""
-    base = tmp_path_factory.mktemp("device-cap-stack")
-    env = stack_environment(base / "data")
-    env["PUSHGATE_EXTRA_PUSH_HOSTS"] = push_service.push_host
-    stack = LocalStackProcess(data_dir=base / "data", log_dir=base, env=env)
-    stack.start()
-    limits = pushgate_cli(stack, "app", "limits", "--app", stack.demo()["app_id"], "--devices", str(CAP))
-    assert limits["devices"] == CAP, limits
-    yield stack
-    stack.stop()
+    with running_stack(tmp_path_factory.mktemp("device-cap-stack"), push_service.push_host) as stack:
+        limits = pushgate_cli(stack, "app", "limits", "--app", stack.demo()["app_id"], "--devices", str(CAP))
+        assert limits["devices"] == CAP, limits
+        yield stack
 
 
 def register_with_websocket(stack: LocalStackProcess, user_id: str, subscription: PushSubscription) -> None:

@@ -21,8 +21,8 @@ from pushgate.repository.stale import bucket_start, seen_bucket
 from pushgate.services.stale_sweep import DAY_SECONDS, WARNING_DAYS
 from pushgate.services.subscriptions import SubscriptionService, WebSubscription
 from pushgate.wiring import build_services
-from pushgate_local.process import LocalStackProcess, stack_environment
-from tests.e2e.push_service import LoopbackPushService, running_push_service
+from pushgate_local.process import LocalStackProcess, running_stack
+from tests.e2e.push_service import LoopbackPushService
 
 pytestmark = pytest.mark.e2e
 
@@ -31,19 +31,10 @@ DELIVERY_TIMEOUT_SECONDS = 60
 
 
 @pytest.fixture(scope="module")
-def push_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoopbackPushService]:
-    with running_push_service(tmp_path_factory.mktemp("warning-push-service") / "push-service.log") as service:
-        yield service
-
-
-@pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory, push_service: LoopbackPushService) -> Iterator[LocalStackProcess]:
-    base = tmp_path_factory.mktemp("warning-stack")
-    env = stack_environment(base / "data", push_service.push_host) | {"PUSHGATE_STALE_WARNING_PUSH": "true"}
-    stack = LocalStackProcess(data_dir=base / "data", log_dir=base, env=env)
-    stack.start()
-    yield stack
-    stack.stop()
+    """The stack with StaleWarningPush on, allowed to send to the loopback push service (conftest.py)."""
+    with running_stack(tmp_path_factory.mktemp("warning-stack"), push_service.push_host, {"PUSHGATE_STALE_WARNING_PUSH": "true"}) as stack:
+        yield stack
 
 
 def run_the_sweep_schedule(stack: LocalStackProcess) -> dict[str, Any]:

@@ -78,6 +78,39 @@ class RepositoryBase:
             }
         }
 
+    def _update_if(self, pk: str, sk: str, expression: str, condition: str, names: dict[str, str], values: dict[str, Any]) -> bool:
+        """A conditional UpdateItem: False when the condition does not hold (nothing written)."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=_to_ddb({"PK": pk, "SK": sk}),
+                UpdateExpression=expression,
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=_to_ddb(values),
+            )
+        except ClientError as error:
+            if _is_condition_failure(error):
+                return False
+            raise
+        return True
+
+    def _delete_if(self, pk: str, sk: str, condition: str, names: dict[str, str], values: dict[str, Any]) -> bool:
+        """A conditional DeleteItem: False when the condition does not hold (nothing deleted)."""
+        try:
+            self._client.delete_item(
+                TableName=self._table,
+                Key=_to_ddb({"PK": pk, "SK": sk}),
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=_to_ddb(values),
+            )
+        except ClientError as error:
+            if _is_condition_failure(error):
+                return False
+            raise
+        return True
+
     def _transact(self, operations: list[dict[str, Any]]) -> None:
         try:
             self._client.transact_write_items(TransactItems=operations)

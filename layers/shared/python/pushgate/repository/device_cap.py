@@ -48,26 +48,12 @@ class DeviceCapMixin(RepositoryBase):
     def evict_device(self, app_id: str, token_hash: str, user_id: str, version: int, now: int) -> bool:
         """Soft-delete the user's active device, as an unsubscribe does, if it is still at the
         `version` read. False when it changed meanwhile (re-registered, removed, moved)."""
-        try:
-            self._client.update_item(
-                TableName=self._table,
-                Key=_to_ddb({"PK": keys.device_pk(app_id, token_hash), "SK": keys.DEVICE_SK}),
-                UpdateExpression="SET #status = :removed, #updated = :now ADD #version :one REMOVE GSI2PK, GSI2SK",
-                ConditionExpression="#user = :user AND #status = :active AND #version = :read",
-                ExpressionAttributeNames={"#status": "status", "#updated": "updated_at", "#version": "version", "#user": "user_id"},
-                ExpressionAttributeValues=_to_ddb(
-                    {
-                        ":removed": SubscriptionStatus.REMOVED.value,
-                        ":now": now,
-                        ":one": 1,
-                        ":user": user_id,
-                        ":active": SubscriptionStatus.ACTIVE.value,
-                        ":read": version,
-                    }
-                ),
-            )
-        except ClientError as error:
-            if _is_condition_failure(error):
-                return False
-            raise
-        return True
+        return self._update_if(
+            keys.device_pk(app_id, token_hash),
+            keys.DEVICE_SK,
+            "SET #status = :removed, #updated = :now ADD #version :one REMOVE GSI2PK, GSI2SK",
+            "#user = :user AND #status = :active AND #version = :read",
+            {"#status": "status", "#updated": "updated_at", "#version": "version", "#user": "user_id"},
+            {":removed": SubscriptionStatus.REMOVED.value, ":now": now, ":one": 1, ":user": user_id,
+             ":active": SubscriptionStatus.ACTIVE.value, ":read": version},
+        )

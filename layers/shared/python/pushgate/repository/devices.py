@@ -163,20 +163,10 @@ class DevicesMixin(RepositoryBase):
             condition += " AND #keys.#p256dh = :p256dh AND #keys.#auth = :auth"
             names.update({"#keys": "keys", "#p256dh": "p256dh", "#auth": "auth"})
             values.update({":p256dh": p256dh, ":auth": auth})
-        try:
-            self._client.update_item(
-                TableName=self._table,
-                Key=_to_ddb({"PK": keys.device_pk(app_id, token_hash), "SK": keys.DEVICE_SK}),
-                UpdateExpression="SET #status = :status, #updated = :now ADD #version :one REMOVE GSI2PK, GSI2SK",
-                ConditionExpression=condition,
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=_to_ddb(values),
-            )
-        except ClientError as error:
-            if _is_condition_failure(error):
-                return False
-            raise
-        return True
+        return self._update_if(
+            keys.device_pk(app_id, token_hash), keys.DEVICE_SK,
+            "SET #status = :status, #updated = :now ADD #version :one REMOVE GSI2PK, GSI2SK", condition, names, values,
+        )
 
     def record_delivery_success(self, app_id: str, token_hash: str, now: int, topic: str | None) -> None:
         """Stamp the one row the delivery's target was read from: the topic edge it came through

@@ -13,11 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from pushgate import keys
 from pushgate.models import Device, SubscriptionStatus
-from pushgate.repository.base import RepositoryBase, _from_ddb, _is_condition_failure, _to_ddb
+from pushgate.repository.base import RepositoryBase, _from_ddb, _to_ddb
 
 SEEN_INDEX = "GSI2"
 SEEN_BUCKET_SECONDS = 7 * 86_400
@@ -89,20 +87,7 @@ class StaleMixin(RepositoryBase):
         return device, [item for item in items if item["SK"].startswith("TOPIC#")]
 
     def _review_write(self, app_id: str, token_hash: str, expression: str, condition: str, names: dict[str, str], values: dict[str, Any]) -> bool:
-        try:
-            self._client.update_item(
-                TableName=self._table,
-                Key=_to_ddb({"PK": keys.device_pk(app_id, token_hash), "SK": keys.DEVICE_SK}),
-                UpdateExpression=expression,
-                ConditionExpression=condition,
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=_to_ddb(values),
-            )
-        except ClientError as error:
-            if _is_condition_failure(error):
-                return False
-            raise
-        return True
+        return self._update_if(keys.device_pk(app_id, token_hash), keys.DEVICE_SK, expression, condition, names, values)
 
     def restamp_seen(self, device: Device, stamp: int) -> bool:
         """Set a device's row stamp to `stamp` and index it in that week: the sweep moves a device

@@ -120,18 +120,3 @@ class UsersMixin(RepositoryBase):
         return self._delete_if(
             keys.device_pk(app_id, token_hash), keys.DEVICE_SK, "#user = :user", {"#user": "user_id"}, {":user": user_id}
         )
-
-    def _delete_if(self, pk: str, sk: str, condition: str, names: dict[str, str], values: dict[str, Any]) -> bool:
-        try:
-            self._client.delete_item(
-                TableName=self._table,
-                Key=_to_ddb({"PK": pk, "SK": sk}),
-                ConditionExpression=condition,
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=_to_ddb(values),
-            )
-        except ClientError as error:
-            if _is_condition_failure(error):
-                return False
-            raise
-        return True

@@ -80,30 +80,21 @@ class RepositoryBase:
 
     def _update_if(self, pk: str, sk: str, expression: str, condition: str, names: dict[str, str], values: dict[str, Any]) -> bool:
         """A conditional UpdateItem: False when the condition does not hold (nothing written)."""
-        try:
-            self._client.update_item(
-                TableName=self._table,
-                Key=_to_ddb({"PK": pk, "SK": sk}),
-                UpdateExpression=expression,
-                ConditionExpression=condition,
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=_to_ddb(values),
-            )
-        except ClientError as error:
-            if _is_condition_failure(error):
-                return False
-            raise
-        return True
+        return self._written_if(self._client.update_item, pk, sk, condition, names, values, UpdateExpression=expression)
 
     def _delete_if(self, pk: str, sk: str, condition: str, names: dict[str, str], values: dict[str, Any]) -> bool:
         """A conditional DeleteItem: False when the condition does not hold (nothing deleted)."""
+        return self._written_if(self._client.delete_item, pk, sk, condition, names, values)
+
+    def _written_if(self, write: Any, pk: str, sk: str, condition: str, names: dict[str, str], values: dict[str, Any], **request: Any) -> bool:
         try:
-            self._client.delete_item(
+            write(
                 TableName=self._table,
                 Key=_to_ddb({"PK": pk, "SK": sk}),
                 ConditionExpression=condition,
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=_to_ddb(values),
+                **request,
             )
         except ClientError as error:
             if _is_condition_failure(error):
